@@ -1,0 +1,1 @@
+"""Pure command logic (validation, trajectories, timeouts), shared by sim and real drivers."""

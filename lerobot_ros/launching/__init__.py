@@ -1,0 +1,1 @@
+"""Starting nodes as processes without ROS's `launch` (not installable from a registry)."""

@@ -1,0 +1,94 @@
+"""Run a lerobot_ros node as its own OS process, with the project's network defaults."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO
+
+from lerobot_ros.ros.network import apply_network_defaults
+
+ParameterValue = bool | int | float | str | list
+
+
+def format_parameter(value: ParameterValue) -> str:
+    """A value in the YAML form ``--ros-args -p name:=value`` expects."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ",".join(format_parameter(v) if not isinstance(v, str) else f"'{v}'" for v in value) + "]"
+    return str(value)
+
+
+def ros_arguments(parameters: Mapping[str, ParameterValue]) -> list[str]:
+    arguments = ["--ros-args"]
+    for name, value in parameters.items():
+        arguments += ["-p", f"{name}:={format_parameter(value)}"]
+    return arguments
+
+
+class NodeProcess:
+    """A node module (``python -m module``) in a child process; stops it on exit."""
+
+    def __init__(
+        self,
+        module: str,
+        parameters: Mapping[str, ParameterValue] | None = None,
+        env: Mapping[str, str] | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        self.module = module
+        self.command = [sys.executable, "-m", module, *ros_arguments(parameters or {})]
+        self.env = dict(os.environ if env is None else env)
+        apply_network_defaults(self.env)
+        self.env.setdefault("PYTHONUNBUFFERED", "1")
+        self.log_path = log_path
+        self._log_file: IO | None = None
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> NodeProcess:
+        output = subprocess.DEVNULL
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log_file = output = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(self.command, env=self.env, stdout=output, stderr=subprocess.STDOUT)
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no cleanup runs in the node."""
+        if self.running:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """SIGINT (clean shutdown), then SIGKILL if it does not exit in time."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        return self.process.returncode
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
+
+    def __enter__(self) -> NodeProcess:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -1,0 +1,1 @@
+"""Thin rclpy wrappers: each node translates messages and calls plain-Python logic."""

@@ -1,0 +1,216 @@
+"""``sim_node``: the MuJoCo pick-cube simulation behind the lerobot_ros topic contract.
+
+It is the clock of its graph: every stamp is sim time and ``/clock`` is published after
+each control step. Runs freely in real time at ``control_hz``, or paused and advanced by
+the ``/sim/step`` service (lockstep use by eval and tests).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import CameraInfo, Image, JointState
+from std_msgs.msg import Float64MultiArray, String
+from std_srvs.srv import SetBool
+from trajectory_msgs.msg import JointTrajectory
+from visualization_msgs.msg import MarkerArray
+
+from lerobot_ros.control.joint_commands import CommandError, JointCommandArbiter, JointLimits
+from lerobot_ros.interfaces import ResetEpisode, StepSimulation, TaskStatus
+from lerobot_ros.robots import panda
+from lerobot_ros.ros import conversions, qos, topics
+from lerobot_ros.ros.network import apply_network_defaults
+from lerobot_ros.sim.pick_cube import PickCubeSim, SimConfig
+
+WORLD_FRAME = "world"
+
+
+class SimNode(Node):
+    def __init__(self, **node_kwargs) -> None:
+        super().__init__("sim_node", **node_kwargs)
+        control_hz = self.declare_parameter("control_hz", 30.0).value
+        width = self.declare_parameter("image_width", 224).value
+        height = self.declare_parameter("image_height", 224).value
+        self.cameras = tuple(self.declare_parameter("cameras", list(panda.CAMERA_NAMES)).value)
+        timeout = self.declare_parameter("command_timeout", 0.5).value
+        max_steps = self.declare_parameter("max_episode_steps", 300).value
+        self.seed = int(self.declare_parameter("seed", 0).value)
+        self.paused = bool(self.declare_parameter("start_paused", False).value)
+        unknown = sorted(set(self.cameras) - set(panda.CAMERA_NAMES))
+        if unknown:
+            raise ValueError(f"unknown cameras {unknown}; available: {list(panda.CAMERA_NAMES)}")
+        if not control_hz > 0 or width <= 0 or height <= 0 or max_steps <= 0:
+            raise ValueError("control_hz, image_width, image_height and max_episode_steps must be > 0")
+
+        self.sim = PickCubeSim(
+            SimConfig(
+                image_width=int(width),
+                image_height=int(height),
+                control_hz=float(control_hz),
+                max_episode_steps=int(max_steps),
+            )
+        )
+        lower, upper = panda.joint_limits()
+        self.limits = JointLimits(panda.JOINT_NAMES, lower, upper)
+        self.sim.reset(self.seed)
+        self.episode_index = 0
+        # The core restarts its time at every reset; the graph's clock must never go back
+        # (TF buffers, recorders and bags break), so episodes are laid end to end.
+        self._time_offset = 0.0
+        self.commands = JointCommandArbiter(self.limits, float(timeout), self.sim.joint_positions())
+
+        self.clock_pub = self.create_publisher(Clock, topics.CLOCK, qos.STATE)
+        self.joint_pub = self.create_publisher(JointState, topics.JOINT_STATES, qos.STATE)
+        self.status_pub = self.create_publisher(TaskStatus, topics.TASK_STATUS, qos.STATE)
+        self.marker_pub = self.create_publisher(MarkerArray, topics.SCENE_MARKERS, qos.STATE)
+        self.image_pubs = {c: self.create_publisher(Image, topics.camera_image(c), qos.IMAGE) for c in self.cameras}
+        self.info_pubs = {c: self.create_publisher(CameraInfo, topics.camera_info(c), qos.IMAGE) for c in self.cameras}
+        description_pub = self.create_publisher(String, topics.ROBOT_DESCRIPTION, qos.LATCHED)
+        description_pub.publish(String(data=panda.robot_description()))
+        self._description_pub = description_pub  # keep it alive: it serves late joiners
+
+        self.create_subscription(Float64MultiArray, topics.POSITION_COMMANDS, self.on_position_command, qos.COMMAND)
+        self.create_subscription(JointTrajectory, topics.JOINT_TRAJECTORY, self.on_trajectory, qos.COMMAND)
+        self.create_service(ResetEpisode, topics.TASK_RESET, self.on_reset)
+        self.create_service(SetBool, topics.SIM_PAUSE, self.on_pause)
+        self.create_service(StepSimulation, topics.SIM_STEP, self.on_step)
+        self.create_timer(1.0 / float(control_hz), self.on_tick)
+
+        self.publish_state()
+        self.get_logger().info(
+            f"sim ready: {control_hz:g} Hz, cameras {list(self.cameras)} at {width}x{height}, "
+            f"seed {self.seed}, {'paused' if self.paused else 'running'}"
+        )
+
+    @property
+    def sim_time(self) -> float:
+        """Seconds on this graph's clock (monotonic across resets)."""
+        return self._time_offset + self.sim.time
+
+    # --- commands -------------------------------------------------------------------------
+    def on_position_command(self, msg: Float64MultiArray) -> None:
+        try:
+            clamped = self.commands.command_positions(msg.data, self.sim_time)
+        except CommandError as error:
+            self.get_logger().error(f"rejected {topics.POSITION_COMMANDS}: {error}")
+            return
+        if clamped:
+            self.get_logger().warning("position command outside joint limits: clamped", throttle_duration_sec=1.0)
+
+    def on_trajectory(self, msg: JointTrajectory) -> None:
+        start = conversions.time_to_seconds(msg.header.stamp)
+        try:
+            plan = self.commands.command_trajectory(
+                msg.joint_names, conversions.trajectory_points(msg), self.sim_time, start_time=start
+            )
+        except CommandError as error:
+            self.get_logger().error(f"rejected {topics.JOINT_TRAJECTORY}: {error}")
+            return
+        if plan is not None and plan.clamped:
+            self.get_logger().warning("trajectory outside joint limits: clamped", throttle_duration_sec=1.0)
+
+    # --- services -------------------------------------------------------------------------
+    def on_reset(self, request: ResetEpisode.Request, response: ResetEpisode.Response) -> ResetEpisode.Response:
+        seed = int(request.seed) if request.use_seed else int(np.random.SeedSequence().entropy % 2**31)
+        if seed < 0:
+            response.success, response.message = False, f"seed must be >= 0, got {seed}"
+            return response
+        self.seed = seed
+        self._time_offset = self.sim_time + 1.0 / self.sim.config.control_hz
+        self.sim.reset(seed)
+        self.episode_index += 1
+        self.commands.reset(self.sim.joint_positions())
+        self.publish_state()
+        response.success, response.message = True, f"episode {self.episode_index} reset with seed {seed}"
+        response.episode_index, response.seed = self.episode_index, seed
+        return response
+
+    def on_pause(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
+        self.paused = bool(request.data)
+        response.success, response.message = True, "paused" if self.paused else "running"
+        return response
+
+    def on_step(self, request: StepSimulation.Request, response: StepSimulation.Response) -> StepSimulation.Response:
+        if not self.paused:
+            response.success, response.message = False, f"simulation is running: pause it first ({topics.SIM_PAUSE})"
+        else:
+            for _ in range(max(1, request.num_steps)):
+                self.advance()
+            response.success, response.message = True, f"stepped {max(1, request.num_steps)}"
+        response.sim_time = conversions.seconds_to_time(self.sim_time)
+        return response
+
+    # --- stepping -------------------------------------------------------------------------
+    def on_tick(self) -> None:
+        if not self.paused:
+            self.advance()
+
+    def advance(self) -> None:
+        target = self.commands.update(self.sim_time, self.sim.joint_positions())
+        self.sim.set_joint_targets(target)
+        self.sim.step()
+        self.publish_state()
+
+    def publish_state(self) -> None:
+        stamp = conversions.seconds_to_time(self.sim_time)
+        self.clock_pub.publish(Clock(clock=stamp))
+        self.joint_pub.publish(
+            conversions.joint_state(
+                stamp,
+                panda.JOINT_NAMES,
+                self.sim.joint_positions(),
+                self.sim.joint_velocities(),
+                self.sim.joint_efforts(),
+            )
+        )
+        for camera in self.cameras:
+            frame = panda.camera_frame_id(camera)
+            self.image_pubs[camera].publish(conversions.rgb_image(self.sim.render(camera), stamp, frame))
+            self.info_pubs[camera].publish(
+                conversions.camera_info(
+                    stamp,
+                    frame,
+                    self.sim.config.image_width,
+                    self.sim.config.image_height,
+                    self.sim.camera_intrinsics(camera),
+                )
+            )
+        state = self.sim.task_state()
+        status = TaskStatus(episode_index=self.episode_index, seed=self.seed, step=self.sim.episode_step)
+        status.header.stamp = stamp
+        status.reward, status.success = float(state.reward), bool(state.success)
+        status.truncated = self.sim.episode_step >= self.sim.config.max_episode_steps
+        self.status_pub.publish(status)
+        self.marker_pub.publish(conversions.box_markers(self.sim.scene_objects(), stamp, WORLD_FRAME))
+
+    def destroy_node(self) -> None:
+        self.sim.close()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> int:
+    apply_network_defaults()
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = SimNode()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except ValueError as error:  # bad parameters: say so, exit non-zero
+        print(f"sim_node: {error}", file=sys.stderr)
+        return 2
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Where the package's data files (config/, launch/, urdf/) are, however it was installed."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+PACKAGE_NAME = "lerobot_ros"
+
+
+@functools.lru_cache(maxsize=1)
+def share_dir() -> Path:
+    """The directory holding ``config/``, ``launch/`` and ``urdf/``.
+
+    Checked in this order, so a source checkout never reads stale installed copies:
+    the source tree this module lives in, the ament index (colcon/ROS install), then
+    ``<prefix>/share/lerobot_ros`` (a pip install, where setup.py's data_files land).
+    """
+    source_root = Path(__file__).resolve().parent.parent
+    if (source_root / "package.xml").is_file() and (source_root / "config").is_dir():
+        return source_root
+    try:
+        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+
+        return Path(get_package_share_directory(PACKAGE_NAME))
+    except (ImportError, PackageNotFoundError):
+        pass
+    installed = Path(sys.prefix) / "share" / PACKAGE_NAME
+    if installed.is_dir():
+        return installed
+    raise FileNotFoundError(
+        f"cannot find the {PACKAGE_NAME} share directory (looked in {source_root}, the ament "
+        f"index and {installed}); reinstall the package"
+    )
+
+
+def config_path(name: str) -> Path:
+    """Path of a file in ``config/``; FileNotFoundError names what is missing."""
+    path = share_dir() / "config" / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{PACKAGE_NAME} config file not found: {path}")
+    return path

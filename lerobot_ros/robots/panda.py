@@ -1,0 +1,191 @@
+"""The Franka Emika Panda (arm + hand): the one place its description is defined.
+
+Everything else (the MuJoCo scene, the ROS nodes, the dataset features) reads joint names,
+limits, the home pose and camera frames from here, so they can never disagree.
+
+The kinematics, inertias and meshes come from the ``example-robot-data`` pip package (a
+cmeel wheel that ships ``panda_description`` as data, no Python module), so nothing is
+downloaded at runtime. On top of it :func:`robot_description` adds a ``world`` root link
+(REP 105) and the two camera frames, whose poses are defined only here.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import math
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+
+ARM_JOINT_NAMES: tuple[str, ...] = tuple(f"panda_joint{i}" for i in range(1, 8))
+GRIPPER_JOINT_NAME = "panda_finger_joint1"
+# The second finger mimics the first; it is never commanded on its own.
+MIMIC_GRIPPER_JOINT_NAME = "panda_finger_joint2"
+# Order of /joint_states, commands, observation.state and actions everywhere.
+JOINT_NAMES: tuple[str, ...] = ARM_JOINT_NAMES + (GRIPPER_JOINT_NAME,)
+
+GRIPPER_OPEN = 0.04  # m, panda_finger_joint1 at its upper limit: fingers 8 cm apart
+GRIPPER_CLOSED = 0.0
+
+# The usual Franka "ready" pose: elbow up, hand pointing down, fingers open.
+HOME_POSITION = np.array(
+    [0.0, -math.pi / 4, 0.0, -3 * math.pi / 4, 0.0, math.pi / 2, math.pi / 4, GRIPPER_OPEN]
+)
+HOME_POSITION.setflags(write=False)
+
+WORLD_FRAME = "world"
+BASE_LINK = "panda_link0"
+HAND_LINK = "panda_hand"
+# Between the fingertips when closed: the point the hand grasps with (from the URDF).
+TCP_LINK = "panda_hand_tcp"
+
+CAMERA_NAMES: tuple[str, ...] = ("front", "wrist")
+
+
+@functools.lru_cache(maxsize=1)
+def description_dir() -> Path:
+    """``panda_description`` inside the installed example-robot-data wheel."""
+    distribution = importlib.metadata.distribution("example-robot-data")
+    for file in distribution.files or ():
+        if file.name == "panda.urdf" and file.parent.name == "urdf":
+            return Path(distribution.locate_file(file)).resolve().parent.parent
+    raise FileNotFoundError("example-robot-data is installed but has no panda_description")
+
+
+def camera_link(name: str) -> str:
+    """The camera's body frame (x forward, y left, z up, REP 103)."""
+    _check_camera(name)
+    return f"{name}_camera_link"
+
+
+def camera_frame_id(name: str) -> str:
+    """The camera's optical frame (z forward, x right, y down): the frame_id of its images."""
+    _check_camera(name)
+    return f"{name}_camera_optical_frame"
+
+
+def _check_camera(name: str) -> None:
+    if name not in CAMERA_NAMES:
+        raise ValueError(f"unknown camera {name!r}, expected one of {CAMERA_NAMES}")
+
+
+def _look_at_rpy(position: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """URDF roll-pitch-yaw of a body frame at ``position`` whose x axis points at ``target``.
+
+    ``up`` picks the roll: the frame's z axis is the part of ``up`` orthogonal to the view.
+    """
+    forward = target - position
+    forward /= np.linalg.norm(forward)
+    left = np.cross(up, forward)
+    left /= np.linalg.norm(left)
+    rotation = np.column_stack([forward, left, np.cross(forward, left)])
+    # URDF rpy is R = Rz(yaw) @ Ry(pitch) @ Rx(roll).
+    pitch = math.asin(-np.clip(rotation[2, 0], -1.0, 1.0))
+    yaw = math.atan2(rotation[1, 0], rotation[0, 0])
+    roll = math.atan2(rotation[2, 1], rotation[2, 2])
+    return np.array([roll, pitch, yaw])
+
+
+# Camera mounts: (parent link, position in the parent, point looked at in the parent, up hint).
+# The front camera faces the robot from across the table, high enough to see the whole
+# workspace where the cube spawns; the wrist camera sits on the side of the hand and looks
+# along the fingers, at the point just past the fingertips where the cube is grasped.
+_CAMERA_MOUNTS: dict[str, tuple[str, np.ndarray, np.ndarray, np.ndarray]] = {
+    "front": (
+        WORLD_FRAME,
+        np.array([1.2, 0.0, 0.9]),
+        np.array([0.45, 0.0, 0.1]),
+        np.array([0.0, 0.0, 1.0]),
+    ),
+    "wrist": (
+        HAND_LINK,
+        np.array([-0.07, 0.0, 0.05]),
+        np.array([0.0, 0.0, 0.16]),
+        np.array([-1.0, 0.0, 0.0]),
+    ),
+}
+
+# REP 103: the optical frame is the body frame turned so z is forward, x right, y down.
+_OPTICAL_RPY = (-math.pi / 2, 0.0, -math.pi / 2)
+
+
+def _format(values: np.ndarray | tuple[float, ...]) -> str:
+    return " ".join(f"{float(v):.9g}" for v in values)
+
+
+def _add_fixed_link(
+    robot: ET.Element, parent: str, child: str, xyz: np.ndarray, rpy: np.ndarray | tuple
+) -> None:
+    ET.SubElement(robot, "link", name=child)
+    joint = ET.SubElement(robot, "joint", name=f"{child}_joint", type="fixed")
+    ET.SubElement(joint, "parent", link=parent)
+    ET.SubElement(joint, "child", link=child)
+    ET.SubElement(joint, "origin", xyz=_format(xyz), rpy=_format(rpy))
+
+
+@functools.lru_cache(maxsize=1)
+def robot_description() -> str:
+    """URDF of the Panda in the ``world`` frame, with its cameras, for /robot_description.
+
+    Mesh filenames are absolute ``file://`` URIs (RViz resolves those without a ROS package
+    index); visual meshes stay the COLLADA ones RViz renders best.
+    """
+    root_dir = description_dir()
+    robot = ET.parse(root_dir / "urdf" / "panda.urdf").getroot()
+    package_prefix = "package://example-robot-data/robots/panda_description/"
+    for mesh in robot.iter("mesh"):
+        filename = mesh.get("filename", "")
+        if filename.startswith(package_prefix):
+            path = root_dir / filename[len(package_prefix) :]
+            mesh.set("filename", path.as_uri())
+
+    ET.SubElement(robot, "link", name=WORLD_FRAME)
+    world_joint = ET.SubElement(robot, "joint", name="world_joint", type="fixed")
+    ET.SubElement(world_joint, "parent", link=WORLD_FRAME)
+    ET.SubElement(world_joint, "child", link=BASE_LINK)
+    ET.SubElement(world_joint, "origin", xyz="0 0 0", rpy="0 0 0")
+
+    for name in CAMERA_NAMES:
+        parent, position, target, up = _CAMERA_MOUNTS[name]
+        body_rpy = _look_at_rpy(position, target, up)
+        _add_fixed_link(robot, parent, camera_link(name), position, body_rpy)
+        _add_fixed_link(robot, camera_link(name), camera_frame_id(name), np.zeros(3), _OPTICAL_RPY)
+
+    ET.indent(robot, space="  ")
+    return '<?xml version="1.0"?>\n' + ET.tostring(robot, encoding="unicode") + "\n"
+
+
+@functools.lru_cache(maxsize=1)
+def _joint_limit_table() -> dict[str, tuple[float, float, float, float]]:
+    """name -> (lower, upper, velocity, effort) for every movable joint in the URDF."""
+    robot = ET.fromstring(robot_description())
+    table = {}
+    for joint in robot.iter("joint"):
+        limit = joint.find("limit")
+        if joint.get("type") in ("revolute", "prismatic") and limit is not None:
+            table[joint.get("name")] = tuple(
+                float(limit.get(key)) for key in ("lower", "upper", "velocity", "effort")
+            )
+    return table
+
+
+def joint_limits() -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper) position limits of :data:`JOINT_NAMES`, read from the URDF."""
+    table = _joint_limit_table()
+    lower = np.array([table[name][0] for name in JOINT_NAMES])
+    upper = np.array([table[name][1] for name in JOINT_NAMES])
+    return lower, upper
+
+
+def velocity_limits() -> np.ndarray:
+    """Velocity limits (rad/s, m/s for the gripper) of :data:`JOINT_NAMES`, from the URDF."""
+    table = _joint_limit_table()
+    return np.array([table[name][2] for name in JOINT_NAMES])
+
+
+def effort_limits() -> np.ndarray:
+    """Effort limits (N m, N for the gripper) of :data:`JOINT_NAMES`, from the URDF."""
+    table = _joint_limit_table()
+    return np.array([table[name][3] for name in JOINT_NAMES])

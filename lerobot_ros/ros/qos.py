@@ -1,0 +1,28 @@
+"""QoS profiles of the topic contract, defined once so publishers and subscribers match."""
+
+from __future__ import annotations
+
+from rclpy.qos import (
+    DurabilityPolicy,
+    HistoryPolicy,
+    QoSProfile,
+    ReliabilityPolicy,
+    qos_profile_sensor_data,
+)
+
+# Latched like robot_state_publisher's: late joiners (RViz) still get the URDF.
+LATCHED = QoSProfile(
+    depth=1,
+    history=HistoryPolicy.KEEP_LAST,
+    durability=DurabilityPolicy.TRANSIENT_LOCAL,
+    reliability=ReliabilityPolicy.RELIABLE,
+)
+
+# State and commands: reliable, shallow (only the newest sample matters).
+STATE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+COMMAND = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+
+# Images: reliable by default so recorders and RViz (reliable by default) both match;
+# subscribers may ask for best effort (sensor data QoS), which is compatible.
+IMAGE = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
+SENSOR_SUBSCRIPTION = qos_profile_sensor_data

@@ -1,0 +1,34 @@
+"""lerobot_ros: an ament_python package (colcon) that is also pip-installable."""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE_NAME = "lerobot_ros"
+
+setup(
+    name=PACKAGE_NAME,
+    version="0.1.0",
+    packages=find_packages(include=[PACKAGE_NAME, f"{PACKAGE_NAME}.*"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE_NAME}"]),
+        (f"share/{PACKAGE_NAME}", ["package.xml"]),
+        (f"share/{PACKAGE_NAME}/launch", glob("launch/*.launch.py")),
+        (f"share/{PACKAGE_NAME}/config", glob("config/*")),
+        (f"share/{PACKAGE_NAME}/urdf", glob("urdf/*")),
+    ],
+    # Runtime dependencies are pinned in requirements.txt (ROS 2 wheels, lerobot, mujoco).
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="lerobot_ros maintainers",
+    maintainer_email="maintainers@lerobot-ros.dev",
+    description="Hugging Face LeRobot as ROS 2 nodes, with a MuJoCo Franka Panda simulation.",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    entry_points={
+        "console_scripts": [
+            "sim_node = lerobot_ros.nodes.sim_node:main",
+            "lerobot-ros = lerobot_ros.cli:main",
+        ],
+    },
+)

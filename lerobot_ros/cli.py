@@ -28,7 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "sim", help="run sim_node (extra arguments go to ROS, e.g. --ros-args -p image_width:=320)"
     )
-    demo = commands.add_parser("demo", help="headless demo: the scripted expert over the ROS sim graph")
+    demo = commands.add_parser(
+        "demo", help="headless demo: the scripted expert over the ROS sim graph"
+    )
     demo.add_argument("--n-episodes", type=int, default=3)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--output-dir", type=Path, default=Path("outputs/demo"))

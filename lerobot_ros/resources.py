@@ -41,3 +41,15 @@ def config_path(name: str) -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"{PACKAGE_NAME} config file not found: {path}")
     return path
+
+
+def node_defaults(node_name: str) -> dict:
+    """``ros__parameters`` of ``/<node_name>`` in ``config/<node_name>.yaml``."""
+    import yaml
+
+    path = config_path(f"{node_name}.yaml")
+    document = yaml.safe_load(path.read_text()) or {}
+    try:
+        return dict(document[f"/{node_name}"]["ros__parameters"])
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"{path} has no '/{node_name}: ros__parameters:' section") from error

@@ -33,7 +33,9 @@ class EpisodeResult:
     max_reward: float
 
 
-def run_scripted_demo(n_episodes: int, seed: int, output_dir: Path, max_episode_steps: int = 300) -> dict:
+def run_scripted_demo(
+    n_episodes: int, seed: int, output_dir: Path, max_episode_steps: int = 300
+) -> dict:
     apply_network_defaults()
     output_dir.mkdir(parents=True, exist_ok=True)
     sim = NodeProcess(
@@ -48,7 +50,9 @@ def run_scripted_demo(n_episodes: int, seed: int, output_dir: Path, max_episode_
     latest: dict[str, TaskStatus] = {}
     frames: list = []
     recording = [False]  # front frames are kept for the first episode only
-    node.create_subscription(TaskStatus, topics.TASK_STATUS, lambda m: latest.__setitem__("status", m), qos.STATE)
+    node.create_subscription(
+        TaskStatus, topics.TASK_STATUS, lambda m: latest.__setitem__("status", m), qos.STATE
+    )
     node.create_subscription(
         Image,
         topics.camera_image("front"),
@@ -74,10 +78,18 @@ def run_scripted_demo(n_episodes: int, seed: int, output_dir: Path, max_episode_
                 return status.success or status.truncated
 
             if not spin_until(executor, finished, timeout=max_episode_steps / 30.0 * 4 + 30):
-                raise TimeoutError(f"episode {episode} did not finish: is sim_node alive? see {sim.log_path}")
+                raise TimeoutError(
+                    f"episode {episode} did not finish: is sim_node alive? see {sim.log_path}"
+                )
             status = latest["status"]
-            results.append(EpisodeResult(int(response.seed), bool(status.success), int(status.step), max_reward))
-            print(f"episode {episode}: seed {response.seed} success={status.success} steps={status.step}")
+            results.append(
+                EpisodeResult(
+                    int(response.seed), bool(status.success), int(status.step), max_reward
+                )
+            )
+            print(
+                f"episode {episode}: seed {response.seed} success={status.success} steps={status.step}"
+            )
         recording[0] = False
     finally:
         executor.shutdown()

@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy
 
 BUILDER_PREFIX = re.compile(r"/opt/python/cp\d+-cp\d+t?")
-NUMPY_INCLUDE = re.compile(BUILDER_PREFIX.pattern + r"/lib/python[\d.]+t?/site-packages/numpy/_core/include")
+NUMPY_INCLUDE = re.compile(
+    BUILDER_PREFIX.pattern + r"/lib/python[\d.]+t?/site-packages/numpy/_core/include"
+)
 PYTHON_INCLUDE = re.compile(BUILDER_PREFIX.pattern + r"/include/python[\d.]+t?")
 
 
@@ -40,7 +42,9 @@ def repair_tree(prefix: Path) -> list[Path]:
         text = path.read_text(errors="surrogateescape")
         if "/opt/python/" not in text:
             continue
-        path.write_text(repair_text(text, str(prefix), python_include, numpy_include), errors="surrogateescape")
+        path.write_text(
+            repair_text(text, str(prefix), python_include, numpy_include), errors="surrogateescape"
+        )
         changed.append(path)
     return changed
 

@@ -55,7 +55,9 @@ def _finite_vector(values: Sequence[float], expected_length: int, what: str) -> 
     return array
 
 
-def validate_position_command(values: Sequence[float], limits: JointLimits) -> tuple[np.ndarray, bool]:
+def validate_position_command(
+    values: Sequence[float], limits: JointLimits
+) -> tuple[np.ndarray, bool]:
     """Check a full position command; return it clamped and whether clamping happened."""
     return limits.clamp(_finite_vector(values, len(limits.names), "position command"))
 
@@ -80,7 +82,9 @@ class JointTrajectoryPlan:
         index = {name: i for i, name in enumerate(limits.names)}
         unknown = [name for name in joint_names if name not in index]
         if unknown:
-            raise CommandError(f"trajectory names unknown joints {unknown}; known: {list(limits.names)}")
+            raise CommandError(
+                f"trajectory names unknown joints {unknown}; known: {list(limits.names)}"
+            )
         if len(set(joint_names)) != len(joint_names):
             raise CommandError(f"trajectory repeats joint names: {list(joint_names)}")
         if not points:
@@ -94,7 +98,9 @@ class JointTrajectoryPlan:
             if not np.isfinite(t) or t < 0.0:
                 raise CommandError(f"point {number} has an invalid time_from_start {t}")
             if t <= times[-1] and not (number == 0 and t == 0.0):
-                raise CommandError(f"point {number} time_from_start {t} is not after the previous point")
+                raise CommandError(
+                    f"point {number} time_from_start {t} is not after the previous point"
+                )
             partial = _finite_vector(point.positions, len(columns), f"point {number} positions")
             full = waypoints[-1].copy()
             full[columns] = partial

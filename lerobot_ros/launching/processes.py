@@ -20,7 +20,11 @@ def format_parameter(value: ParameterValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return "[" + ",".join(format_parameter(v) if not isinstance(v, str) else f"'{v}'" for v in value) + "]"
+        return (
+            "["
+            + ",".join(format_parameter(v) if not isinstance(v, str) else f"'{v}'" for v in value)
+            + "]"
+        )
     return str(value)
 
 
@@ -40,9 +44,11 @@ class NodeProcess:
         parameters: Mapping[str, ParameterValue] | None = None,
         env: Mapping[str, str] | None = None,
         log_path: Path | None = None,
+        wrapper: tuple[str, ...] = (),
     ) -> None:
+        """``wrapper`` prefixes the command, e.g. ``("taskset", "-c", "0")`` to pin a core."""
         self.module = module
-        self.command = [sys.executable, "-m", module, *ros_arguments(parameters or {})]
+        self.command = [*wrapper, sys.executable, "-m", module, *ros_arguments(parameters or {})]
         self.env = dict(os.environ if env is None else env)
         apply_network_defaults(self.env)
         self.env.setdefault("PYTHONUNBUFFERED", "1")
@@ -55,7 +61,9 @@ class NodeProcess:
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log_file = output = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(self.command, env=self.env, stdout=output, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            self.command, env=self.env, stdout=output, stderr=subprocess.STDOUT
+        )
         return self
 
     @property
@@ -85,7 +93,11 @@ class NodeProcess:
         return self.process.returncode
 
     def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
+        return (
+            self.log_path.read_text(errors="replace")
+            if self.log_path and self.log_path.exists()
+            else ""
+        )
 
     def __enter__(self) -> NodeProcess:
         return self.start()

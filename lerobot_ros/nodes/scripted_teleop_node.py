@@ -41,7 +41,9 @@ class ScriptedTeleopNode(Node):
         self.cube_pose: tuple[np.ndarray, np.ndarray] | None = None
         self.episode_index: int | None = None
         self.commands_sent = 0
-        self.command_pub = self.create_publisher(Float64MultiArray, topics.POSITION_COMMANDS, qos.COMMAND)
+        self.command_pub = self.create_publisher(
+            Float64MultiArray, topics.POSITION_COMMANDS, qos.COMMAND
+        )
         self.create_subscription(MarkerArray, topics.SCENE_MARKERS, self.on_markers, qos.STATE)
         self.create_subscription(TaskStatus, topics.TASK_STATUS, self.on_status, qos.STATE)
         self.create_subscription(JointState, topics.JOINT_STATES, self.on_joint_states, qos.STATE)

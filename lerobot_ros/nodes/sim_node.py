@@ -11,7 +11,10 @@ import sys
 
 import numpy as np
 import rclpy
+from builtin_interfaces.msg import Time
+from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
+from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, JointState
@@ -22,6 +25,7 @@ from visualization_msgs.msg import MarkerArray
 
 from lerobot_ros.control.joint_commands import CommandError, JointCommandArbiter, JointLimits
 from lerobot_ros.interfaces import ResetEpisode, StepSimulation, TaskStatus
+from lerobot_ros.resources import node_defaults
 from lerobot_ros.robots import panda
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.network import apply_network_defaults
@@ -33,19 +37,22 @@ WORLD_FRAME = "world"
 class SimNode(Node):
     def __init__(self, **node_kwargs) -> None:
         super().__init__("sim_node", **node_kwargs)
-        control_hz = self.declare_parameter("control_hz", 30.0).value
-        width = self.declare_parameter("image_width", 224).value
-        height = self.declare_parameter("image_height", 224).value
-        self.cameras = tuple(self.declare_parameter("cameras", list(panda.CAMERA_NAMES)).value)
-        timeout = self.declare_parameter("command_timeout", 0.5).value
-        max_steps = self.declare_parameter("max_episode_steps", 300).value
-        self.seed = int(self.declare_parameter("seed", 0).value)
-        self.paused = bool(self.declare_parameter("start_paused", False).value)
+        defaults = node_defaults("sim_node")
+        control_hz = self.declare_parameter("control_hz", defaults["control_hz"]).value
+        width = self.declare_parameter("image_width", defaults["image_width"]).value
+        height = self.declare_parameter("image_height", defaults["image_height"]).value
+        self.cameras = tuple(self.declare_parameter("cameras", defaults["cameras"]).value)
+        timeout = self.declare_parameter("command_timeout", defaults["command_timeout"]).value
+        max_steps = self.declare_parameter("max_episode_steps", defaults["max_episode_steps"]).value
+        self.seed = int(self.declare_parameter("seed", defaults["seed"]).value)
+        self.paused = bool(self.declare_parameter("start_paused", defaults["start_paused"]).value)
         unknown = sorted(set(self.cameras) - set(panda.CAMERA_NAMES))
         if unknown:
             raise ValueError(f"unknown cameras {unknown}; available: {list(panda.CAMERA_NAMES)}")
         if not control_hz > 0 or width <= 0 or height <= 0 or max_steps <= 0:
-            raise ValueError("control_hz, image_width, image_height and max_episode_steps must be > 0")
+            raise ValueError(
+                "control_hz, image_width, image_height and max_episode_steps must be > 0"
+            )
 
         self.sim = PickCubeSim(
             SimConfig(
@@ -68,14 +75,35 @@ class SimNode(Node):
         self.joint_pub = self.create_publisher(JointState, topics.JOINT_STATES, qos.STATE)
         self.status_pub = self.create_publisher(TaskStatus, topics.TASK_STATUS, qos.STATE)
         self.marker_pub = self.create_publisher(MarkerArray, topics.SCENE_MARKERS, qos.STATE)
-        self.image_pubs = {c: self.create_publisher(Image, topics.camera_image(c), qos.IMAGE) for c in self.cameras}
-        self.info_pubs = {c: self.create_publisher(CameraInfo, topics.camera_info(c), qos.IMAGE) for c in self.cameras}
+        self.image_pubs = {
+            c: self.create_publisher(Image, topics.camera_image(c), qos.IMAGE) for c in self.cameras
+        }
+        self.info_pubs = {
+            c: self.create_publisher(CameraInfo, topics.camera_info(c), qos.IMAGE)
+            for c in self.cameras
+        }
+        # Messages whose content never changes are built once; each tick only stamps them.
+        self._camera_infos = {
+            camera: conversions.camera_info(
+                Time(),
+                panda.camera_frame_id(camera),
+                int(width),
+                int(height),
+                self.sim.camera_intrinsics(camera),
+            )
+            for camera in self.cameras
+        }
+        self._markers = conversions.box_markers(self.sim.scene_objects(), Time(), WORLD_FRAME)
         description_pub = self.create_publisher(String, topics.ROBOT_DESCRIPTION, qos.LATCHED)
         description_pub.publish(String(data=panda.robot_description()))
         self._description_pub = description_pub  # keep it alive: it serves late joiners
 
-        self.create_subscription(Float64MultiArray, topics.POSITION_COMMANDS, self.on_position_command, qos.COMMAND)
-        self.create_subscription(JointTrajectory, topics.JOINT_TRAJECTORY, self.on_trajectory, qos.COMMAND)
+        self.create_subscription(
+            Float64MultiArray, topics.POSITION_COMMANDS, self.on_position_command, qos.COMMAND
+        )
+        self.create_subscription(
+            JointTrajectory, topics.JOINT_TRAJECTORY, self.on_trajectory, qos.COMMAND
+        )
         self.create_service(ResetEpisode, topics.TASK_RESET, self.on_reset)
         self.create_service(SetBool, topics.SIM_PAUSE, self.on_pause)
         self.create_service(StepSimulation, topics.SIM_STEP, self.on_step)
@@ -100,7 +128,9 @@ class SimNode(Node):
             self.get_logger().error(f"rejected {topics.POSITION_COMMANDS}: {error}")
             return
         if clamped:
-            self.get_logger().warning("position command outside joint limits: clamped", throttle_duration_sec=1.0)
+            self.get_logger().warning(
+                "position command outside joint limits: clamped", throttle_duration_sec=1.0
+            )
 
     def on_trajectory(self, msg: JointTrajectory) -> None:
         start = conversions.time_to_seconds(msg.header.stamp)
@@ -112,11 +142,17 @@ class SimNode(Node):
             self.get_logger().error(f"rejected {topics.JOINT_TRAJECTORY}: {error}")
             return
         if plan is not None and plan.clamped:
-            self.get_logger().warning("trajectory outside joint limits: clamped", throttle_duration_sec=1.0)
+            self.get_logger().warning(
+                "trajectory outside joint limits: clamped", throttle_duration_sec=1.0
+            )
 
     # --- services -------------------------------------------------------------------------
-    def on_reset(self, request: ResetEpisode.Request, response: ResetEpisode.Response) -> ResetEpisode.Response:
-        seed = int(request.seed) if request.use_seed else int(np.random.SeedSequence().entropy % 2**31)
+    def on_reset(
+        self, request: ResetEpisode.Request, response: ResetEpisode.Response
+    ) -> ResetEpisode.Response:
+        seed = (
+            int(request.seed) if request.use_seed else int(np.random.SeedSequence().entropy % 2**31)
+        )
         if seed < 0:
             response.success, response.message = False, f"seed must be >= 0, got {seed}"
             return response
@@ -126,7 +162,10 @@ class SimNode(Node):
         self.episode_index += 1
         self.commands.reset(self.sim.joint_positions())
         self.publish_state()
-        response.success, response.message = True, f"episode {self.episode_index} reset with seed {seed}"
+        response.success, response.message = (
+            True,
+            f"episode {self.episode_index} reset with seed {seed}",
+        )
         response.episode_index, response.seed = self.episode_index, seed
         return response
 
@@ -135,9 +174,14 @@ class SimNode(Node):
         response.success, response.message = True, "paused" if self.paused else "running"
         return response
 
-    def on_step(self, request: StepSimulation.Request, response: StepSimulation.Response) -> StepSimulation.Response:
+    def on_step(
+        self, request: StepSimulation.Request, response: StepSimulation.Response
+    ) -> StepSimulation.Response:
         if not self.paused:
-            response.success, response.message = False, f"simulation is running: pause it first ({topics.SIM_PAUSE})"
+            response.success, response.message = (
+                False,
+                f"simulation is running: pause it first ({topics.SIM_PAUSE})",
+            )
         else:
             for _ in range(max(1, request.num_steps)):
                 self.advance()
@@ -170,23 +214,23 @@ class SimNode(Node):
         )
         for camera in self.cameras:
             frame = panda.camera_frame_id(camera)
-            self.image_pubs[camera].publish(conversions.rgb_image(self.sim.render(camera), stamp, frame))
-            self.info_pubs[camera].publish(
-                conversions.camera_info(
-                    stamp,
-                    frame,
-                    self.sim.config.image_width,
-                    self.sim.config.image_height,
-                    self.sim.camera_intrinsics(camera),
-                )
+            self.image_pubs[camera].publish(
+                conversions.rgb_image(self.sim.render(camera), stamp, frame)
             )
+            info = self._camera_infos[camera]
+            info.header.stamp = stamp
+            self.info_pubs[camera].publish(info)
         state = self.sim.task_state()
-        status = TaskStatus(episode_index=self.episode_index, seed=self.seed, step=self.sim.episode_step)
+        status = TaskStatus(
+            episode_index=self.episode_index, seed=self.seed, step=self.sim.episode_step
+        )
         status.header.stamp = stamp
         status.reward, status.success = float(state.reward), bool(state.success)
         status.truncated = self.sim.episode_step >= self.sim.config.max_episode_steps
         self.status_pub.publish(status)
-        self.marker_pub.publish(conversions.box_markers(self.sim.scene_objects(), stamp, WORLD_FRAME))
+        self.marker_pub.publish(
+            conversions.update_box_markers(self._markers, self.sim.scene_objects(), stamp)
+        )
 
     def destroy_node(self) -> None:
         self.sim.close()
@@ -199,10 +243,16 @@ def main(args: list[str] | None = None) -> int:
     node = None
     try:
         node = SimNode()
-        rclpy.spin(node)
+        # The events executor costs a fraction of the default one per wake-up, which at
+        # 30 Hz with two cameras is a visible share of the control loop (see bench/).
+        # (Its spin() does not fire timers in rclpy 9.1; spin_once does.)
+        executor = EventsExecutor()
+        executor.add_node(node)
+        while rclpy.ok():
+            executor.spin_once(timeout_sec=0.1)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
-    except ValueError as error:  # bad parameters: say so, exit non-zero
+    except (ValueError, ParameterException) as error:  # bad parameters: say so, exit non-zero
         print(f"sim_node: {error}", file=sys.stderr)
         return 2
     finally:

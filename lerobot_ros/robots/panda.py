@@ -6,7 +6,7 @@ limits, the home pose and camera frames from here, so they can never disagree.
 The kinematics, inertias and meshes come from the ``example-robot-data`` pip package (a
 cmeel wheel that ships ``panda_description`` as data, no Python module), so nothing is
 downloaded at runtime. On top of it :func:`robot_description` adds a ``world`` root link
-(REP 105) and the two camera frames, whose poses are defined only here.
+(REP 105) and the two camera frames, from ``urdf/panda_scene_frames.urdf``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
+
+from lerobot_ros.resources import share_dir
 
 ARM_JOINT_NAMES: tuple[str, ...] = tuple(f"panda_joint{i}" for i in range(1, 8))
 GRIPPER_JOINT_NAME = "panda_finger_joint1"
@@ -71,58 +73,7 @@ def _check_camera(name: str) -> None:
         raise ValueError(f"unknown camera {name!r}, expected one of {CAMERA_NAMES}")
 
 
-def _look_at_rpy(position: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarray:
-    """URDF roll-pitch-yaw of a body frame at ``position`` whose x axis points at ``target``.
-
-    ``up`` picks the roll: the frame's z axis is the part of ``up`` orthogonal to the view.
-    """
-    forward = target - position
-    forward /= np.linalg.norm(forward)
-    left = np.cross(up, forward)
-    left /= np.linalg.norm(left)
-    rotation = np.column_stack([forward, left, np.cross(forward, left)])
-    # URDF rpy is R = Rz(yaw) @ Ry(pitch) @ Rx(roll).
-    pitch = math.asin(-np.clip(rotation[2, 0], -1.0, 1.0))
-    yaw = math.atan2(rotation[1, 0], rotation[0, 0])
-    roll = math.atan2(rotation[2, 1], rotation[2, 2])
-    return np.array([roll, pitch, yaw])
-
-
-# Camera mounts: (parent link, position in the parent, point looked at in the parent, up hint).
-# The front camera faces the robot from across the table, high enough to see the whole
-# workspace where the cube spawns; the wrist camera sits on the side of the hand and looks
-# along the fingers, at the point just past the fingertips where the cube is grasped.
-_CAMERA_MOUNTS: dict[str, tuple[str, np.ndarray, np.ndarray, np.ndarray]] = {
-    "front": (
-        WORLD_FRAME,
-        np.array([1.2, 0.0, 0.9]),
-        np.array([0.45, 0.0, 0.1]),
-        np.array([0.0, 0.0, 1.0]),
-    ),
-    "wrist": (
-        HAND_LINK,
-        np.array([-0.07, 0.0, 0.05]),
-        np.array([0.0, 0.0, 0.16]),
-        np.array([-1.0, 0.0, 0.0]),
-    ),
-}
-
-# REP 103: the optical frame is the body frame turned so z is forward, x right, y down.
-_OPTICAL_RPY = (-math.pi / 2, 0.0, -math.pi / 2)
-
-
-def _format(values: np.ndarray | tuple[float, ...]) -> str:
-    return " ".join(f"{float(v):.9g}" for v in values)
-
-
-def _add_fixed_link(
-    robot: ET.Element, parent: str, child: str, xyz: np.ndarray, rpy: np.ndarray | tuple
-) -> None:
-    ET.SubElement(robot, "link", name=child)
-    joint = ET.SubElement(robot, "joint", name=f"{child}_joint", type="fixed")
-    ET.SubElement(joint, "parent", link=parent)
-    ET.SubElement(joint, "child", link=child)
-    ET.SubElement(joint, "origin", xyz=_format(xyz), rpy=_format(rpy))
+SCENE_FRAMES_FILE = "panda_scene_frames.urdf"
 
 
 @functools.lru_cache(maxsize=1)
@@ -141,17 +92,9 @@ def robot_description() -> str:
             path = root_dir / filename[len(package_prefix) :]
             mesh.set("filename", path.as_uri())
 
-    ET.SubElement(robot, "link", name=WORLD_FRAME)
-    world_joint = ET.SubElement(robot, "joint", name="world_joint", type="fixed")
-    ET.SubElement(world_joint, "parent", link=WORLD_FRAME)
-    ET.SubElement(world_joint, "child", link=BASE_LINK)
-    ET.SubElement(world_joint, "origin", xyz="0 0 0", rpy="0 0 0")
-
-    for name in CAMERA_NAMES:
-        parent, position, target, up = _CAMERA_MOUNTS[name]
-        body_rpy = _look_at_rpy(position, target, up)
-        _add_fixed_link(robot, parent, camera_link(name), position, body_rpy)
-        _add_fixed_link(robot, camera_link(name), camera_frame_id(name), np.zeros(3), _OPTICAL_RPY)
+    # The world root and the camera frames live in urdf/, where users move cameras.
+    frames = ET.parse(share_dir() / "urdf" / SCENE_FRAMES_FILE).getroot()
+    robot.extend(list(frames))
 
     ET.indent(robot, space="  ")
     return '<?xml version="1.0"?>\n' + ET.tostring(robot, encoding="unicode") + "\n"

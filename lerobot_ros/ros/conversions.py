@@ -27,7 +27,11 @@ def time_to_seconds(stamp: Time | Duration) -> float:
 
 
 def joint_state(
-    stamp: Time, names: Sequence[str], position: np.ndarray, velocity: np.ndarray, effort: np.ndarray
+    stamp: Time,
+    names: Sequence[str],
+    position: np.ndarray,
+    velocity: np.ndarray,
+    effort: np.ndarray,
 ) -> JointState:
     msg = JointState()
     msg.header.stamp = stamp
@@ -44,7 +48,13 @@ def rgb_image(pixels: np.ndarray, stamp: Time, frame_id: str) -> Image:
         raise ValueError(f"expected an (H, W, 3) uint8 image, got {pixels.shape} {pixels.dtype}")
     height, width, _ = pixels.shape
     msg = Image(header=Header(stamp=stamp, frame_id=frame_id))
-    msg.height, msg.width, msg.encoding, msg.is_bigendian, msg.step = height, width, "rgb8", 0, width * 3
+    msg.height, msg.width, msg.encoding, msg.is_bigendian, msg.step = (
+        height,
+        width,
+        "rgb8",
+        0,
+        width * 3,
+    )
     # array('B', bytes) is a single memcpy; assigning the ndarray would copy element by element.
     msg.data = array.array("B", np.ascontiguousarray(pixels).tobytes())
     return msg
@@ -63,7 +73,11 @@ def image_to_rgb(msg: Image) -> np.ndarray:
 
 
 def camera_info(
-    stamp: Time, frame_id: str, width: int, height: int, intrinsics: tuple[float, float, float, float]
+    stamp: Time,
+    frame_id: str,
+    width: int,
+    height: int,
+    intrinsics: tuple[float, float, float, float],
 ) -> CameraInfo:
     """Pinhole CameraInfo without distortion (a rendered camera has none)."""
     fx, fy, cx, cy = intrinsics
@@ -79,23 +93,41 @@ def camera_info(
 
 def trajectory_points(msg: JointTrajectory) -> list[TrajectoryPoint]:
     return [
-        TrajectoryPoint(time_from_start=time_to_seconds(p.time_from_start), positions=list(p.positions))
+        TrajectoryPoint(
+            time_from_start=time_to_seconds(p.time_from_start), positions=list(p.positions)
+        )
         for p in msg.points
     ]
 
 
-def box_markers(objects: Iterable, stamp: Time, frame_id: str, namespace: str = "scene") -> MarkerArray:
+def box_markers(
+    objects: Iterable, stamp: Time, frame_id: str, namespace: str = "scene"
+) -> MarkerArray:
     """CUBE markers for scene objects with ``name, size, position, quaternion (wxyz), rgba``."""
     markers = MarkerArray()
     for marker_id, obj in enumerate(objects):
-        marker = Marker(header=Header(stamp=stamp, frame_id=frame_id))
-        marker.ns, marker.id, marker.type, marker.action = namespace, marker_id, Marker.CUBE, Marker.ADD
+        marker = Marker(header=Header(frame_id=frame_id))
+        marker.ns, marker.id, marker.type, marker.action = (
+            namespace,
+            marker_id,
+            Marker.CUBE,
+            Marker.ADD,
+        )
         marker.text = obj.name  # not drawn for CUBE; lets consumers find "cube" and "table"
-        marker.pose.position.x, marker.pose.position.y, marker.pose.position.z = map(float, obj.position)
-        w, x, y, z = map(float, obj.quaternion)
-        marker.pose.orientation.w, marker.pose.orientation.x = w, x
-        marker.pose.orientation.y, marker.pose.orientation.z = y, z
         marker.scale.x, marker.scale.y, marker.scale.z = map(float, obj.size)
         marker.color.r, marker.color.g, marker.color.b, marker.color.a = map(float, obj.rgba)
         markers.markers.append(marker)
+    return update_box_markers(markers, objects, stamp)
+
+
+def update_box_markers(markers: MarkerArray, objects: Iterable, stamp: Time) -> MarkerArray:
+    """Refresh stamps and poses of ``box_markers`` output in place (objects in the same order)."""
+    for marker, obj in zip(markers.markers, objects, strict=True):
+        marker.header.stamp = stamp
+        marker.pose.position.x, marker.pose.position.y, marker.pose.position.z = map(
+            float, obj.position
+        )
+        w, x, y, z = map(float, obj.quaternion)
+        marker.pose.orientation.w, marker.pose.orientation.x = w, x
+        marker.pose.orientation.y, marker.pose.orientation.z = y, z
     return markers

@@ -37,14 +37,20 @@ class SimClient:
 
     def _call(self, client, request):  # noqa: ANN001, ANN202 - any service type
         if not client.wait_for_service(timeout_sec=self.timeout):
-            raise ServiceUnavailable(f"service {client.srv_name} is not available (is sim_node running?)")
+            raise ServiceUnavailable(
+                f"service {client.srv_name} is not available (is sim_node running?)"
+            )
         future = client.call_async(request)
         if not spin_until(self.executor, future.done, self.timeout):
-            raise ServiceUnavailable(f"service {client.srv_name} did not answer within {self.timeout} s")
+            raise ServiceUnavailable(
+                f"service {client.srv_name} did not answer within {self.timeout} s"
+            )
         return future.result()
 
     def reset(self, seed: int | None = None) -> ResetEpisode.Response:
-        request = ResetEpisode.Request(use_seed=seed is not None, seed=seed if seed is not None else 0)
+        request = ResetEpisode.Request(
+            use_seed=seed is not None, seed=seed if seed is not None else 0
+        )
         response = self._call(self._reset, request)
         if not response.success:
             raise RuntimeError(f"reset failed: {response.message}")

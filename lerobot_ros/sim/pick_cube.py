@@ -8,6 +8,7 @@ Same seed and same targets give bit-identical states and images.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -70,6 +71,23 @@ REACH_WEIGHT, GRASP_WEIGHT, LIFT_WEIGHT = 0.3, 0.2, 0.5
 REACH_SCALE = 10.0  # 1/m: reach term is 1 - tanh(10 d), ~0.5 at 5.5 cm
 
 
+def _release_egl_context() -> None:
+    """Unbind the current EGL context from this thread.
+
+    An EGL context can be current in only one thread; the Renderer binds it on every render
+    and never lets go, so without this a ROS executor that runs the next render callback on
+    another thread gets EGL_BAD_ACCESS. Other GL backends are left as they are.
+    """
+    if os.environ.get("MUJOCO_GL", "").lower() != "egl":
+        return
+    from mujoco import egl  # only importable when MUJOCO_GL=egl
+
+    if egl.EGL_DISPLAY is not None:
+        egl.EGL.eglMakeCurrent(
+            egl.EGL_DISPLAY, egl.EGL.EGL_NO_SURFACE, egl.EGL.EGL_NO_SURFACE, egl.EGL.EGL_NO_CONTEXT
+        )
+
+
 class PickCubeSim:
     """The Panda, a table and a cube in MuJoCo, stepped at a fixed control rate."""
 
@@ -83,6 +101,7 @@ class PickCubeSim:
         self.index = scene.SceneIndex.of(self.model)
         self.data = mujoco.MjData(self.model)
         self._lower, self._upper = panda.joint_limits()
+        self._max_speed = panda.velocity_limits()
         self._renderer: mujoco.Renderer | None = None  # created on first render()
         self._rng = np.random.default_rng()
         self._targets = panda.HOME_POSITION.copy()
@@ -115,15 +134,10 @@ class PickCubeSim:
         yaw = self._rng.uniform(-math.pi, math.pi)
 
         mujoco.mj_resetData(self.model, self.data)
-        index = self.index
-        self.data.qpos[index.joint_qpos] = panda.HOME_POSITION
-        self.data.qpos[index.mimic_qpos] = panda.HOME_POSITION[-1]
-        cube = slice(index.cube_qpos, index.cube_qpos + 7)
+        cube = slice(self.index.cube_qpos, self.index.cube_qpos + 7)
         self.data.qpos[cube] = [x, y, scene.CUBE_REST_Z, math.cos(yaw / 2), 0, 0, math.sin(yaw / 2)]
-        self._targets = panda.HOME_POSITION.copy()
-        self.data.ctrl[index.actuators] = self._targets
         self.episode_step = 0
-        mujoco.mj_forward(self.model, self.data)
+        self.place_arm(panda.HOME_POSITION)
 
     def set_joint_targets(self, positions: Sequence[float] | np.ndarray) -> np.ndarray:
         """Set the 8 position targets (JOINT_NAMES order); returns them clamped to the limits."""
@@ -135,11 +149,28 @@ class PickCubeSim:
         if not np.all(np.isfinite(targets)):
             raise ValueError(f"joint targets must be finite, got {targets.tolist()}")
         self._targets = np.clip(targets, self._lower, self._upper)
-        self.data.ctrl[self.index.actuators] = self._targets
         return self._targets.copy()
 
+    def place_arm(self, positions: Sequence[float] | np.ndarray) -> None:
+        """Put the arm at ``positions`` (8 values) at rest, targets included (test set-ups)."""
+        targets = self.set_joint_targets(positions)
+        self._setpoints = targets.copy()
+        self.data.qpos[self.index.joint_qpos] = targets
+        self.data.qpos[self.index.mimic_qpos] = targets[-1]
+        self.data.qvel[:] = 0.0
+        self.data.ctrl[self.index.actuators] = targets
+        mujoco.mj_forward(self.model, self.data)
+
     def step(self) -> None:
-        """Advance one control period (1 / control_hz) of physics."""
+        """Advance one control period (1 / control_hz) of physics.
+
+        The servo setpoints move toward the targets at most at the URDF velocity limits, as
+        the real arm's controller would: a far target is approached at a plausible speed
+        instead of with the full torque of a stiff position servo.
+        """
+        max_change = self._max_speed / self.config.control_hz
+        self._setpoints += np.clip(self._targets - self._setpoints, -max_change, max_change)
+        self.data.ctrl[self.index.actuators] = self._setpoints
         mujoco.mj_step(self.model, self.data, nstep=self.substeps)
         self.episode_step += 1
 
@@ -176,7 +207,9 @@ class PickCubeSim:
             flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = False
             flags[mujoco.mjtRndFlag.mjRND_SKYBOX] = False
         self._renderer.update_scene(self.data, camera=self.index.cameras[camera])
-        return self._renderer.render()
+        image = self._renderer.render()
+        _release_egl_context()
+        return image
 
     def camera_intrinsics(self, camera: str) -> tuple[float, float, float, float]:
         """Pinhole (fx, fy, cx, cy) in pixels of :meth:`render` images (OpenCV/ROS convention).
@@ -196,20 +229,15 @@ class PickCubeSim:
         )
 
     def _fingers_touching_cube(self) -> tuple[bool, bool]:
-        left, right = self.index.finger_bodies
-        touching = {left: False, right: False}
+        # Vectorized over the contact list: this runs every control step.
+        contacts = self.data.contact.geom[: self.data.ncon]
+        if contacts.size == 0:
+            return False, False
         cube_geom = self.index.cube_geom
-        geom_body = self.model.geom_bodyid
-        for contact in self.data.contact[: self.data.ncon]:
-            if contact.geom1 == cube_geom:
-                other = geom_body[contact.geom2]
-            elif contact.geom2 == cube_geom:
-                other = geom_body[contact.geom1]
-            else:
-                continue
-            if other in touching:
-                touching[other] = True
-        return touching[left], touching[right]
+        other = np.where(contacts[:, 0] == cube_geom, contacts[:, 1], contacts[:, 0])
+        touching_bodies = self.model.geom_bodyid[other[np.any(contacts == cube_geom, axis=1)]]
+        left, right = self.index.finger_bodies
+        return bool(np.any(touching_bodies == left)), bool(np.any(touching_bodies == right))
 
     def task_state(self) -> TaskState:
         """Dense reward and success.

@@ -196,7 +196,9 @@ def _add_cameras(spec: mujoco.MjSpec) -> None:
         body.add_camera(name=name, quat=(0.0, 1.0, 0.0, 0.0), fovy=CAMERA_FOVY_DEG[name])
 
 
-def build_spec(image_width: int = 224, image_height: int = 224, physics_dt: float = 0.002) -> mujoco.MjSpec:
+def build_spec(
+    image_width: int = 224, image_height: int = 224, physics_dt: float = 0.002
+) -> mujoco.MjSpec:
     """The scene as an editable MjSpec (see :func:`build_model`)."""
     spec = mujoco.MjSpec.from_string(mujoco_urdf(panda.robot_description()))
     spec.modelname = "panda_pick_cube"

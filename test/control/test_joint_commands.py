@@ -27,7 +27,11 @@ def test_position_command_is_clamped_and_reported():
 
 @pytest.mark.parametrize(
     "values, message",
-    [([0.0, 0.0], "has 2 values, expected 3"), ([0.0, np.nan, 0.0], "NaN"), ([np.inf, 0, 0], "NaN or inf")],
+    [
+        ([0.0, 0.0], "has 2 values, expected 3"),
+        ([0.0, np.nan, 0.0], "NaN"),
+        ([np.inf, 0, 0], "NaN or inf"),
+    ],
 )
 def test_bad_position_commands_are_rejected(values, message):
     with pytest.raises(CommandError, match=message):
@@ -76,7 +80,9 @@ def test_trajectory_with_future_start_waits():
 
 def test_trajectory_point_at_zero_replaces_start():
     arbiter = make_arbiter()
-    arbiter.command_trajectory(["b"], [TrajectoryPoint(0.0, [0.8]), TrajectoryPoint(1.0, [0.0])], now=0.0)
+    arbiter.command_trajectory(
+        ["b"], [TrajectoryPoint(0.0, [0.8]), TrajectoryPoint(1.0, [0.0])], now=0.0
+    )
     np.testing.assert_allclose(arbiter.update(0.0, np.zeros(3)), [0.0, 0.8, 0.0])
 
 

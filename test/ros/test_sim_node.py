@@ -31,7 +31,12 @@ COMMAND_TIMEOUT = 0.3
 def sim(start_node):
     return start_node(
         "lerobot_ros.nodes.sim_node",
-        {"image_width": WIDTH, "image_height": HEIGHT, "command_timeout": COMMAND_TIMEOUT, "seed": 3},
+        {
+            "image_width": WIDTH,
+            "image_height": HEIGHT,
+            "command_timeout": COMMAND_TIMEOUT,
+            "seed": 3,
+        },
     )
 
 
@@ -43,14 +48,22 @@ def wait_for_messages(probe, messages: list, count: int = 1, timeout: float = 30
     assert probe.spin_until(lambda: len(messages) >= count, timeout), "no messages arrived in time"
 
 
-def command_until(probe, target: np.ndarray, joint_states: list, tolerance: float, timeout: float) -> bool:
+def command_until(
+    probe, target: np.ndarray, joint_states: list, tolerance: float, timeout: float
+) -> bool:
     """Stream a position command at ~30 Hz (as a commander would) until the arm gets there."""
-    publisher = probe.node.create_publisher(Float64MultiArray, topics.POSITION_COMMANDS, qos.COMMAND)
-    timer = probe.node.create_timer(1 / 30, lambda: publisher.publish(Float64MultiArray(data=target.tolist())))
+    publisher = probe.node.create_publisher(
+        Float64MultiArray, topics.POSITION_COMMANDS, qos.COMMAND
+    )
+    timer = probe.node.create_timer(
+        1 / 30, lambda: publisher.publish(Float64MultiArray(data=target.tolist()))
+    )
     try:
         return probe.spin_until(
-            lambda: bool(joint_states)
-            and np.max(np.abs(latest_positions(joint_states) - target)) < tolerance,
+            lambda: (
+                bool(joint_states)
+                and np.max(np.abs(latest_positions(joint_states) - target)) < tolerance
+            ),
             timeout,
         )
     finally:  # stop streaming: after the command timeout the arm holds where it is
@@ -104,7 +117,9 @@ def test_robot_description_is_latched_and_compiles(sim, probe):
     joints = {j.get("name") for j in robot.iter("joint")}
     assert set(panda.JOINT_NAMES) <= joints
     links = {link.get("name") for link in robot.iter("link")}
-    assert {"world", "panda_link0"} | {panda.camera_frame_id(c) for c in panda.CAMERA_NAMES} <= links
+    assert {"world", "panda_link0"} | {
+        panda.camera_frame_id(c) for c in panda.CAMERA_NAMES
+    } <= links
     model = mujoco.MjModel.from_xml_string(mujoco_urdf(urdf))
     assert model.njnt >= 8
 
@@ -143,15 +158,24 @@ def test_trajectory_is_followed_in_time(sim, probe):
         point.time_from_start.sec = int(seconds)
         trajectory.points.append(point)
     states.clear()
-    probe.node.create_publisher(JointTrajectory, topics.JOINT_TRAJECTORY, qos.COMMAND).publish(trajectory)
-    assert probe.spin_until(lambda: states and np.abs(latest_positions(states) - goal).max() < 0.01, 30.0)
+    probe.node.create_publisher(JointTrajectory, topics.JOINT_TRAJECTORY, qos.COMMAND).publish(
+        trajectory
+    )
+    assert probe.spin_until(
+        lambda: states and np.abs(latest_positions(states) - goal).max() < 0.01, 30.0
+    )
     # Along the way the arm followed the interpolation (tracking lag of a few control steps).
     start = conversions.time_to_seconds(states[0].header.stamp)
     errors = []
     for msg in states:
         t = conversions.time_to_seconds(msg.header.stamp) - start
         if 0.3 < t < 1.8:
-            expected = np.array([np.interp(t, [0, 1, 2], [a, b, c]) for a, b, c in zip(home, via, goal, strict=True)])
+            expected = np.array(
+                [
+                    np.interp(t, [0, 1, 2], [a, b, c])
+                    for a, b, c in zip(home, via, goal, strict=True)
+                ]
+            )
             errors.append(np.abs(np.array(msg.position) - expected).max())
     assert len(errors) > 10
     assert max(errors) < 0.15, f"tracking error up to {max(errors):.3f} rad"
@@ -164,8 +188,12 @@ def test_bad_commands_are_rejected_with_an_error_and_the_node_survives(sim, prob
     wait_for_messages(probe, states)
     probe.spin_for(1.0)  # let any earlier motion settle: the arm holds
     before = latest_positions(states)
-    position_pub = probe.node.create_publisher(Float64MultiArray, topics.POSITION_COMMANDS, qos.COMMAND)
-    trajectory_pub = probe.node.create_publisher(JointTrajectory, topics.JOINT_TRAJECTORY, qos.COMMAND)
+    position_pub = probe.node.create_publisher(
+        Float64MultiArray, topics.POSITION_COMMANDS, qos.COMMAND
+    )
+    trajectory_pub = probe.node.create_publisher(
+        JointTrajectory, topics.JOINT_TRAJECTORY, qos.COMMAND
+    )
     probe.spin_for(0.5)  # discovery
     position_pub.publish(Float64MultiArray(data=[0.0] * 3))
     position_pub.publish(Float64MultiArray(data=[math.nan] * 8))
@@ -195,7 +223,9 @@ def test_stale_command_makes_the_arm_hold(sim, probe):
     assert command_until(probe, home, states, tolerance=0.01, timeout=30.0)
     far = home.copy()
     far[0] = 2.5  # ~2.5 rad away: more than the arm can travel within the command timeout
-    publisher = probe.node.create_publisher(Float64MultiArray, topics.POSITION_COMMANDS, qos.COMMAND)
+    publisher = probe.node.create_publisher(
+        Float64MultiArray, topics.POSITION_COMMANDS, qos.COMMAND
+    )
     probe.spin_for(0.3)
     publisher.publish(Float64MultiArray(data=far.tolist()))  # one command, then silence
     probe.spin_for(3.0)
@@ -240,8 +270,25 @@ def test_pause_and_step_advance_exactly(sim, probe):
         probe.spin_for(0.5)
         assert conversions.time_to_seconds(clocks[-1].clock) == paused_at
         response = probe.sim.step(6)
-        assert conversions.time_to_seconds(response.sim_time) == pytest.approx(paused_at + 6 / 30, abs=1e-6)
+        assert conversions.time_to_seconds(response.sim_time) == pytest.approx(
+            paused_at + 6 / 30, abs=1e-6
+        )
     finally:
         probe.sim.pause(False)
     with pytest.raises(RuntimeError, match="pause it first"):
         probe.sim.step(1)
+
+
+@pytest.mark.parametrize(
+    "parameters, message",
+    [
+        ({"cameras": ["front", "thermal"]}, "unknown cameras ['thermal']"),
+        ({"image_width": 0}, "must be > 0"),
+        ({"control_hz": "fast"}, "control_hz"),
+    ],
+)
+def test_bad_parameters_fail_with_a_clear_message(start_node, parameters, message):
+    process = start_node("lerobot_ros.nodes.sim_node", parameters)
+    assert process.process.wait(timeout=60) != 0
+    process.stop()
+    assert message in process.log_text()

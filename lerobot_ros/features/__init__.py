@@ -1,0 +1,1 @@
+"""ROS topics <-> LeRobot features: the mapping file, message adapters, stamp alignment."""

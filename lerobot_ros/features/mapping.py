@@ -1,0 +1,299 @@
+"""The feature mapping file: which topics form which LeRobot features, and back.
+
+A mapping (YAML, see ``config/features/panda_pick_cube.yaml``) has
+
+``robot``         a robot of ``lerobot_ros.robots`` whose joint names are the default
+``fps``           control / dataset rate (Hz)
+``max_age``       seconds an input may lag a tick before the policy pauses (default 2/fps)
+``observation``
+  ``state``               ``{topic, type: joint_state, field: position|velocity|effort, names}``
+  ``environment_state``   optional ``{topic, type: marker_pose, marker, fields}``
+  ``images``              optional ``{name: {topic, height, width}}`` (rgb8/bgr8 in, resized)
+``action``        ``{topic, type: position_command|joint_trajectory, names}``
+
+Parsing is strict: unknown keys, wrong types and empty name lists are errors that say where.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+OBS_STATE = "observation.state"
+OBS_ENVIRONMENT_STATE = "observation.environment_state"
+OBS_IMAGES_PREFIX = "observation.images."
+ACTION = "action"
+
+POSE_FIELDS = ("x", "y", "z", "qw", "qx", "qy", "qz")
+JOINT_FIELDS = ("position", "velocity", "effort")
+ACTION_TYPES = ("position_command", "joint_trajectory")
+
+
+class MappingError(ValueError):
+    """The mapping file is invalid; the message names the key and the file."""
+
+
+@dataclass(frozen=True)
+class StateInput:
+    topic: str
+    names: tuple[str, ...]
+    field: str = "position"
+    type: str = "joint_state"
+
+
+@dataclass(frozen=True)
+class PoseInput:
+    topic: str
+    marker: str
+    fields: tuple[str, ...] = POSE_FIELDS
+    type: str = "marker_pose"
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    name: str
+    topic: str
+    height: int
+    width: int
+
+    @property
+    def key(self) -> str:
+        return OBS_IMAGES_PREFIX + self.name
+
+
+@dataclass(frozen=True)
+class ActionOutput:
+    topic: str
+    names: tuple[str, ...]
+    type: str = "position_command"
+
+
+@dataclass(frozen=True)
+class FeatureMapping:
+    fps: float
+    max_age: float
+    state: StateInput
+    action: ActionOutput
+    environment_state: PoseInput | None = None
+    images: tuple[ImageInput, ...] = ()
+    source: str = "<memory>"
+
+    @property
+    def input_keys(self) -> tuple[str, ...]:
+        keys = [OBS_STATE]
+        if self.environment_state is not None:
+            keys.append(OBS_ENVIRONMENT_STATE)
+        return (*keys, *(image.key for image in self.images))
+
+    def image(self, key: str) -> ImageInput:
+        for image in self.images:
+            if image.key == key:
+                return image
+        raise KeyError(key)
+
+    def restricted_to(self, keys: set[str] | frozenset[str]) -> FeatureMapping:
+        """The same mapping with only the inputs in ``keys`` (a policy's input features).
+
+        MappingError if ``keys`` asks for an input this mapping does not provide.
+        """
+        missing = set(keys) - set(self.input_keys)
+        if missing:
+            raise MappingError(
+                f"{self.source}: the policy needs {sorted(missing)}, which this mapping does not "
+                f"provide (it has {list(self.input_keys)})"
+            )
+        if OBS_STATE not in keys:
+            raise MappingError(f"{self.source}: inputs without {OBS_STATE} are not supported")
+        return FeatureMapping(
+            fps=self.fps,
+            max_age=self.max_age,
+            state=self.state,
+            action=self.action,
+            environment_state=self.environment_state if OBS_ENVIRONMENT_STATE in keys else None,
+            images=tuple(image for image in self.images if image.key in keys),
+            source=self.source,
+        )
+
+    def lerobot_features(self, use_videos: bool = True) -> dict[str, dict[str, Any]]:
+        """LeRobot dataset features (dtype, shape, names) of this mapping."""
+        features: dict[str, dict[str, Any]] = {
+            OBS_STATE: {
+                "dtype": "float32",
+                "shape": (len(self.state.names),),
+                "names": list(self.state.names),
+            },
+            ACTION: {
+                "dtype": "float32",
+                "shape": (len(self.action.names),),
+                "names": list(self.action.names),
+            },
+        }
+        if self.environment_state is not None:
+            pose = self.environment_state
+            features[OBS_ENVIRONMENT_STATE] = {
+                "dtype": "float32",
+                "shape": (len(pose.fields),),
+                "names": [f"{pose.marker}.{field}" for field in pose.fields],
+            }
+        for image in self.images:
+            features[image.key] = {
+                "dtype": "video" if use_videos else "image",
+                "shape": (image.height, image.width, 3),
+                "names": ["height", "width", "channels"],
+            }
+        return features
+
+
+def _section(raw: Any, where: str, allowed: set[str], required: set[str]) -> dict:
+    if not isinstance(raw, Mapping):
+        raise MappingError(f"{where} must be a mapping, got {type(raw).__name__}")
+    unknown = set(raw) - allowed
+    if unknown:
+        raise MappingError(
+            f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}"
+        )
+    missing = required - set(raw)
+    if missing:
+        raise MappingError(f"{where} is missing {sorted(missing)}")
+    return dict(raw)
+
+
+def _topic(raw: Any, where: str) -> str:
+    if not isinstance(raw, str) or not raw.startswith("/") or " " in raw:
+        raise MappingError(
+            f"{where}.topic must be an absolute topic name like /joint_states, got {raw!r}"
+        )
+    return raw
+
+
+def _names(raw: Any, default: tuple[str, ...] | None, where: str) -> tuple[str, ...]:
+    if raw is None:
+        if default is None:
+            raise MappingError(f"{where}.names is required (no robot given)")
+        return default
+    if not isinstance(raw, list) or not raw or not all(isinstance(n, str) and n for n in raw):
+        raise MappingError(f"{where}.names must be a non-empty list of strings")
+    if len(set(raw)) != len(raw):
+        raise MappingError(f"{where}.names repeats a name: {raw}")
+    return tuple(raw)
+
+
+def _positive(raw: Any, where: str, integer: bool = False) -> float:
+    kind = int if integer else (int, float)
+    if isinstance(raw, bool) or not isinstance(raw, kind) or not raw > 0:
+        raise MappingError(
+            f"{where} must be a positive {'integer' if integer else 'number'}, got {raw!r}"
+        )
+    return raw
+
+
+def _robot_joint_names(robot: Any) -> tuple[str, ...] | None:
+    if robot is None:
+        return None
+    if robot == "panda":
+        from lerobot_ros.robots import panda
+
+        return panda.JOINT_NAMES
+    raise MappingError(f"robot {robot!r} is unknown; known robots: ['panda']")
+
+
+def parse_mapping(raw: Any, source: str = "<memory>") -> FeatureMapping:
+    """Validate a parsed YAML document; MappingError says what is wrong and where."""
+    top = _section(
+        raw,
+        source,
+        {"robot", "fps", "max_age", "observation", "action"},
+        {"fps", "observation", "action"},
+    )
+    default_names = _robot_joint_names(top.get("robot"))
+    fps = float(_positive(top["fps"], f"{source}: fps"))
+    max_age = float(_positive(top.get("max_age", 2.0 / fps), f"{source}: max_age"))
+
+    observation = _section(
+        top["observation"],
+        f"{source}: observation",
+        {"state", "environment_state", "images"},
+        {"state"},
+    )
+    where = f"{source}: observation.state"
+    raw_state = _section(
+        observation["state"], where, {"topic", "type", "field", "names"}, {"topic"}
+    )
+    if raw_state.get("type", "joint_state") != "joint_state":
+        raise MappingError(f"{where}.type must be joint_state, got {raw_state['type']!r}")
+    field = raw_state.get("field", "position")
+    if field not in JOINT_FIELDS:
+        raise MappingError(f"{where}.field must be one of {JOINT_FIELDS}, got {field!r}")
+    state = StateInput(
+        _topic(raw_state["topic"], where),
+        _names(raw_state.get("names"), default_names, where),
+        field,
+    )
+
+    environment_state = None
+    if "environment_state" in observation:
+        where = f"{source}: observation.environment_state"
+        raw_pose = _section(
+            observation["environment_state"],
+            where,
+            {"topic", "type", "marker", "fields"},
+            {"topic", "marker"},
+        )
+        if raw_pose.get("type", "marker_pose") != "marker_pose":
+            raise MappingError(f"{where}.type must be marker_pose, got {raw_pose['type']!r}")
+        fields = tuple(raw_pose.get("fields", POSE_FIELDS))
+        if not fields or any(f not in POSE_FIELDS for f in fields):
+            raise MappingError(
+                f"{where}.fields must be a non-empty subset of {POSE_FIELDS}, got {list(fields)}"
+            )
+        if not isinstance(raw_pose["marker"], str) or not raw_pose["marker"]:
+            raise MappingError(f"{where}.marker must be a marker name (its text field)")
+        environment_state = PoseInput(_topic(raw_pose["topic"], where), raw_pose["marker"], fields)
+
+    images = []
+    raw_images = observation.get("images") or {}
+    if not isinstance(raw_images, Mapping):
+        raise MappingError(f"{source}: observation.images must map names to image inputs")
+    for name, raw_image in raw_images.items():
+        where = f"{source}: observation.images.{name}"
+        if not isinstance(name, str) or not name.isidentifier():
+            raise MappingError(f"{where}: image names must be identifiers like front or wrist")
+        spec = _section(
+            raw_image, where, {"topic", "height", "width"}, {"topic", "height", "width"}
+        )
+        images.append(
+            ImageInput(
+                name,
+                _topic(spec["topic"], where),
+                int(_positive(spec["height"], f"{where}.height", integer=True)),
+                int(_positive(spec["width"], f"{where}.width", integer=True)),
+            )
+        )
+
+    where = f"{source}: action"
+    raw_action = _section(top["action"], where, {"topic", "type", "names"}, {"topic"})
+    action_type = raw_action.get("type", "position_command")
+    if action_type not in ACTION_TYPES:
+        raise MappingError(f"{where}.type must be one of {ACTION_TYPES}, got {action_type!r}")
+    action = ActionOutput(
+        _topic(raw_action["topic"], where),
+        _names(raw_action.get("names"), default_names, where),
+        action_type,
+    )
+    return FeatureMapping(fps, max_age, state, action, environment_state, tuple(images), source)
+
+
+def load_mapping(path: str | Path) -> FeatureMapping:
+    """Read and validate a mapping file."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise MappingError(f"feature mapping file not found: {path}") from None
+    except yaml.YAMLError as error:
+        raise MappingError(f"{path} is not valid YAML: {error}") from None
+    return parse_mapping(raw, str(path))

@@ -1,0 +1,86 @@
+"""Each graph's nodes, parameters and remappings, in one place.
+
+The launch files (``ros2 launch lerobot_ros <graph>.launch.py``) and the launch-free runner
+(``lerobot-ros run <graph>``, for machines without ``launch``) both build their graphs
+from here, so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lerobot_ros.ros import topics
+
+PACKAGE_NAME = "lerobot_ros"
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node of a graph. ``module`` is set for our own nodes (runnable without launch)."""
+
+    name: str
+    package: str
+    executable: str
+    module: str | None = None
+    parameters: dict = field(default_factory=dict)
+    remappings: tuple[tuple[str, str], ...] = ()
+    arguments: tuple[str, ...] = ()
+    # Topics this node publishes that other specs (RViz config, tests) rely on.
+    publishes: tuple[str, ...] = ()
+
+
+def sim_node(**parameters: object) -> NodeSpec:
+    from lerobot_ros.robots.panda import CAMERA_NAMES  # keep this module light to import
+
+    camera_topics = tuple(
+        t for c in CAMERA_NAMES for t in (topics.camera_image(c), topics.camera_info(c))
+    )
+    return NodeSpec(
+        name="sim_node",
+        package=PACKAGE_NAME,
+        executable="sim_node",
+        module="lerobot_ros.nodes.sim_node",
+        parameters=dict(parameters),
+        publishes=(
+            topics.JOINT_STATES,
+            topics.CLOCK,
+            topics.ROBOT_DESCRIPTION,
+            topics.SCENE_MARKERS,
+            topics.TASK_STATUS,
+            *camera_topics,
+        ),
+    )
+
+
+def robot_state_publisher() -> NodeSpec:
+    """TF for RViz from /robot_description + /joint_states (present in any ROS install)."""
+    return NodeSpec(
+        name="robot_state_publisher",
+        package="robot_state_publisher",
+        executable="robot_state_publisher",
+        parameters={"use_sim_time": True},
+        publishes=("/tf", "/tf_static"),
+    )
+
+
+def rviz(config_file: str) -> NodeSpec:
+    return NodeSpec(
+        name="rviz2",
+        package="rviz2",
+        executable="rviz2",
+        parameters={"use_sim_time": True},
+        arguments=("-d", config_file),
+    )
+
+
+def sim_graph(
+    rviz_enabled: bool = False, rviz_config: str = "", **sim_parameters: object
+) -> list[NodeSpec]:
+    """The simulation alone: sim_node, plus robot_state_publisher and RViz to watch it."""
+    graph = [sim_node(**sim_parameters)]
+    if rviz_enabled:
+        graph += [robot_state_publisher(), rviz(rviz_config)]
+    return graph
+
+
+GRAPHS = {"sim": sim_graph}

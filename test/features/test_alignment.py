@@ -1,0 +1,65 @@
+import pytest
+
+from lerobot_ros.features.alignment import Aligned, NotReady, ObservationAligner, StampedBuffer
+
+
+def test_as_of_never_returns_a_future_sample():
+    buffer = StampedBuffer()
+    for stamp in (1.0, 2.0, 3.0):
+        buffer.add(stamp, f"v{stamp}")
+    assert buffer.as_of(0.5) is None
+    assert buffer.as_of(2.0) == (2.0, "v2.0")
+    assert buffer.as_of(2.9) == (2.0, "v2.0")
+    assert buffer.as_of(10.0) == (3.0, "v3.0")
+
+
+def test_clock_jump_back_clears_old_timeline():
+    buffer = StampedBuffer()
+    buffer.add(5.0, "old")
+    buffer.add(1.0, "new")
+    assert buffer.as_of(6.0) == (1.0, "new")
+    assert len(buffer) == 1
+
+
+def test_capacity_bounds_memory():
+    buffer = StampedBuffer(capacity=3)
+    for stamp in range(10):
+        buffer.add(float(stamp), stamp)
+    assert len(buffer) == 3 and buffer.as_of(5.0) is None
+
+
+def test_multi_rate_alignment_and_reasons():
+    aligner = ObservationAligner(["state", "image"], max_age=0.05)
+    for i in range(10):  # joints at 100 Hz
+        aligner.add("state", i * 0.01, i)
+    aligner.add("image", 0.0, "img0")
+    aligner.add("image", 1 / 30, "img1")
+
+    aligned = aligner.sample(0.05)
+    assert isinstance(aligned, Aligned)
+    assert aligned.values == {"state": 5, "image": "img1"}
+    assert aligned.ages["image"] == pytest.approx(0.05 - 1 / 30)
+
+    stale = aligner.sample(0.2)
+    assert isinstance(stale, NotReady)
+    assert "stale" in stale.reasons["image"] and "stale" in stale.reasons["state"]
+
+    early = aligner.sample(-0.1)
+    assert "only newer messages" in early.reasons["state"]
+
+
+def test_missing_input_is_reported_by_name():
+    aligner = ObservationAligner(["state", "image"], max_age=0.1)
+    aligner.add("state", 1.0, 0)
+    result = aligner.sample(1.0)
+    assert isinstance(result, NotReady)
+    assert result.reasons == {"image": "no message yet"}
+    assert "image: no message yet" in str(result)
+    assert aligner.newest_common_stamp() is None
+    aligner.add("image", 0.9, 0)
+    assert aligner.newest_common_stamp() == 0.9
+
+
+def test_max_age_must_be_positive():
+    with pytest.raises(ValueError):
+        ObservationAligner(["a"], max_age=0)

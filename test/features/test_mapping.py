@@ -1,0 +1,98 @@
+import copy
+
+import pytest
+import yaml
+
+from lerobot_ros.features.mapping import (
+    OBS_ENVIRONMENT_STATE,
+    OBS_STATE,
+    MappingError,
+    load_mapping,
+    parse_mapping,
+)
+from lerobot_ros.resources import share_dir
+from lerobot_ros.robots import panda
+
+
+def shipped_path():
+    return share_dir() / "config" / "features" / "panda_pick_cube.yaml"
+
+
+def shipped_raw():
+    return yaml.safe_load(shipped_path().read_text())
+
+
+def test_shipped_mapping_parses_with_robot_defaults():
+    mapping = load_mapping(shipped_path())
+    assert mapping.state.names == panda.JOINT_NAMES == mapping.action.names
+    assert mapping.fps == 30 and mapping.max_age == pytest.approx(0.1)
+    assert mapping.input_keys == (
+        OBS_STATE,
+        OBS_ENVIRONMENT_STATE,
+        "observation.images.front",
+        "observation.images.wrist",
+    )
+    features = mapping.lerobot_features()
+    assert features["observation.images.front"]["shape"] == (224, 224, 3)
+    assert features["action"]["names"] == list(panda.JOINT_NAMES)
+    assert features[OBS_ENVIRONMENT_STATE]["names"][0] == "cube.x"
+
+
+def test_restricting_to_a_policy_inputs():
+    mapping = load_mapping(shipped_path())
+    state_only = mapping.restricted_to({OBS_STATE, OBS_ENVIRONMENT_STATE})
+    assert state_only.images == () and state_only.environment_state is not None
+    with pytest.raises(MappingError, match="does not provide"):
+        mapping.restricted_to({OBS_STATE, "observation.images.top"})
+
+
+def mutate(path, value):
+    raw = copy.deepcopy(shipped_raw())
+    node = raw
+    for key in path[:-1]:
+        node = node[key]
+    if value is KeyError:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return raw
+
+
+@pytest.mark.parametrize(
+    "path, value, message",
+    [
+        (("fps",), 0, "fps must be a positive number"),
+        (("fps",), "fast", "fps must be a positive number"),
+        (("max_age",), -1, "max_age must be a positive"),
+        (("robot",), "ur5", "robot 'ur5' is unknown"),
+        (("observation", "state", "topic"), "joint_states", "absolute topic name"),
+        (("observation", "state", "field"), "torque", "field must be one of"),
+        (("observation", "state", "names"), [], "non-empty list"),
+        (("observation", "state", "names"), ["a", "a"], "repeats a name"),
+        (("observation", "state", "colour"), "red", "unknown keys"),
+        (("observation", "state"), KeyError, "missing ['state']"),
+        (("observation", "images", "front", "height"), -3, "height must be a positive integer"),
+        (("observation", "images", "front", "width"), 2.5, "width must be a positive integer"),
+        (("observation", "environment_state", "fields"), ["x", "roll"], "subset of"),
+        (("action", "type"), "velocity_command", "action.type must be one of"),
+        (("action",), KeyError, "missing ['action']"),
+    ],
+)
+def test_invalid_mappings_name_the_problem(path, value, message):
+    with pytest.raises(MappingError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        parse_mapping(mutate(path, value), "test.yaml")
+
+
+def test_without_robot_names_are_required():
+    raw = mutate(("robot",), KeyError)
+    with pytest.raises(MappingError, match="names is required"):
+        parse_mapping(raw, "test.yaml")
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(MappingError, match="not found"):
+        load_mapping(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("fps: [30\n")
+    with pytest.raises(MappingError, match="not valid YAML"):
+        load_mapping(bad)

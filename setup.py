@@ -14,7 +14,9 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE_NAME}"]),
         (f"share/{PACKAGE_NAME}", ["package.xml"]),
         (f"share/{PACKAGE_NAME}/launch", glob("launch/*.launch.py")),
-        (f"share/{PACKAGE_NAME}/config", glob("config/*")),
+        (f"share/{PACKAGE_NAME}/config", [p for p in glob("config/*") if not p.endswith("features")]),
+        (f"share/{PACKAGE_NAME}/config/features", glob("config/features/*.yaml")),
+        (f"share/{PACKAGE_NAME}/models/act_panda_pick_cube", glob("models/act_panda_pick_cube/*")),
         (f"share/{PACKAGE_NAME}/urdf", glob("urdf/*")),
     ],
     # Runtime dependencies are pinned in requirements.txt (ROS 2 wheels, lerobot, mujoco).
@@ -28,6 +30,9 @@ setup(
     entry_points={
         "console_scripts": [
             "sim_node = lerobot_ros.nodes.sim_node:main",
+            "policy_node = lerobot_ros.nodes.policy_node:main",
+            "eval_node = lerobot_ros.nodes.eval_node:main",
+            "scripted_teleop_node = lerobot_ros.nodes.scripted_teleop_node:main",
             "lerobot-ros = lerobot_ros.cli:main",
         ],
     },

@@ -22,6 +22,38 @@ def _demo(args: argparse.Namespace) -> int:
     return 0 if summary["n_episodes"] == len(summary["episodes"]) else 1
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from lerobot_ros.evaluation.ros_eval import EvalFailed, EvalRequest, run_eval
+
+    request = EvalRequest(
+        policy=args.policy,
+        n_episodes=args.n_episodes,
+        seed=args.seed,
+        output_dir=args.output_dir,
+        n_videos=args.n_videos,
+        max_episode_steps=args.max_episode_steps,
+        realtime=args.realtime,
+    )
+    try:
+        info = run_eval(request)
+    except EvalFailed as error:
+        print(f"eval failed: {error}", file=sys.stderr)
+        return 1
+    aggregated = info["aggregated"]
+    for episode in info["per_episode"]:
+        print(
+            f"episode {episode['episode_ix']}: seed {episode['seed']} success={episode['success']} "
+            f"sum_reward={episode['sum_reward']:.2f} max_reward={episode['max_reward']:.2f}"
+        )
+    print(
+        f"avg_sum_reward: {aggregated['avg_sum_reward']:.3f}  avg_max_reward: {aggregated['avg_max_reward']:.3f}  "
+        f"eval_s: {aggregated['eval_s']:.1f}  eval_ep_s: {aggregated['eval_ep_s']:.2f}"
+    )
+    print(f"outputs: {args.output_dir.resolve()} (eval_info.json, eval_plot.png, videos/, logs/)")
+    print(f"pc_success: {aggregated['pc_success']:.1f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lerobot-ros", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -34,6 +66,22 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--n-episodes", type=int, default=3)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--output-dir", type=Path, default=Path("outputs/demo"))
+    evaluate = commands.add_parser(
+        "eval", help="evaluate a policy through the ROS sim graph (the main job)"
+    )
+    evaluate.add_argument(
+        "--policy", default="", help="checkpoint dir or cached Hub repo id (default: shipped)"
+    )
+    evaluate.add_argument("--n-episodes", type=int, default=10)
+    evaluate.add_argument("--seed", type=int, default=0, help="episode i uses seed + i")
+    evaluate.add_argument("--output-dir", type=Path, default=Path("outputs/eval"))
+    evaluate.add_argument(
+        "--n-videos", type=int, default=2, help="front-camera videos of the first episodes"
+    )
+    evaluate.add_argument("--max-episode-steps", type=int, default=300)
+    evaluate.add_argument(
+        "--realtime", action="store_true", help="30 Hz real time instead of lockstep"
+    )
     return parser
 
 
@@ -43,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["sim"]:  # everything after `sim` belongs to ROS
         return _sim(argv[1:])
     args = parser.parse_args(argv)
+    if args.command == "eval":
+        if args.n_episodes < 1:
+            parser.error("--n-episodes must be >= 1")
+        return _eval(args)
     if args.command == "demo":
         if args.n_episodes < 1:
             parser.error("--n-episodes must be >= 1")

@@ -22,6 +22,7 @@ class NodeSpec:
     package: str
     executable: str
     module: str | None = None
+    class_name: str | None = None  # the rclpy Node class in ``module`` (composed mode)
     parameters: dict = field(default_factory=dict)
     remappings: tuple[tuple[str, str], ...] = ()
     arguments: tuple[str, ...] = ()
@@ -40,6 +41,7 @@ def sim_node(**parameters: object) -> NodeSpec:
         package=PACKAGE_NAME,
         executable="sim_node",
         module="lerobot_ros.nodes.sim_node",
+        class_name="SimNode",
         parameters=dict(parameters),
         publishes=(
             topics.JOINT_STATES,
@@ -49,6 +51,29 @@ def sim_node(**parameters: object) -> NodeSpec:
             topics.TASK_STATUS,
             *camera_topics,
         ),
+    )
+
+
+def policy_node(**parameters: object) -> NodeSpec:
+    return NodeSpec(
+        name="policy_node",
+        package=PACKAGE_NAME,
+        executable="policy_node",
+        module="lerobot_ros.nodes.policy_node",
+        class_name="PolicyNode",
+        parameters={"use_sim_time": True, **parameters},
+        publishes=(topics.POSITION_COMMANDS, topics.POLICY_STATUS),
+    )
+
+
+def eval_node(**parameters: object) -> NodeSpec:
+    return NodeSpec(
+        name="eval_node",
+        package=PACKAGE_NAME,
+        executable="eval_node",
+        module="lerobot_ros.nodes.eval_node",
+        class_name="EvalNode",
+        parameters={"use_sim_time": True, **parameters},
     )
 
 
@@ -83,4 +108,23 @@ def sim_graph(
     return graph
 
 
-GRAPHS = {"sim": sim_graph}
+def eval_sim_graph(
+    policy_path: str = "",
+    lockstep: bool = True,
+    max_episode_steps: int = 300,
+    rviz_enabled: bool = False,
+    rviz_config: str = "",
+) -> list[NodeSpec]:
+    """Sim + policy + eval. Lockstep (default): one sim step per action, deterministic and
+    as fast as the policy; ``lockstep=False`` runs both in real time at 30 Hz."""
+    graph = [
+        sim_node(lockstep=lockstep, cameras=["front"], max_episode_steps=max_episode_steps),
+        policy_node(policy_path=policy_path, lockstep=lockstep),
+        eval_node(),
+    ]
+    if rviz_enabled:
+        graph += [robot_state_publisher(), rviz(rviz_config)]
+    return graph
+
+
+GRAPHS = {"sim": sim_graph, "eval_sim": eval_sim_graph}

@@ -4,7 +4,8 @@ Imported through here so a missing interface build fails with a clear message.
 """
 
 try:
-    from lerobot_ros_interfaces.msg import TaskStatus
+    from lerobot_ros_interfaces.action import EvaluatePolicy
+    from lerobot_ros_interfaces.msg import PolicyStatus, TaskStatus
     from lerobot_ros_interfaces.srv import ResetEpisode, StepSimulation
 except ImportError as error:  # pragma: no cover - depends on the install
     raise ImportError(
@@ -12,4 +13,4 @@ except ImportError as error:  # pragma: no cover - depends on the install
         "interfaces/lerobot_ros_interfaces package with colcon, and source its install"
     ) from error
 
-__all__ = ["ResetEpisode", "StepSimulation", "TaskStatus"]
+__all__ = ["EvaluatePolicy", "PolicyStatus", "ResetEpisode", "StepSimulation", "TaskStatus"]

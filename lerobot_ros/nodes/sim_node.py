@@ -2,7 +2,8 @@
 
 It is the clock of its graph: every stamp is sim time and ``/clock`` is published after
 each control step. Runs freely in real time at ``control_hz``, or paused and advanced by
-the ``/sim/step`` service (lockstep use by eval and tests).
+the ``/sim/step`` service, or in lockstep (``lockstep:=true``): one control step per
+accepted command, for deterministic evaluation as fast as the policy runs.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class SimNode(Node):
         max_steps = self.declare_parameter("max_episode_steps", defaults["max_episode_steps"]).value
         self.seed = int(self.declare_parameter("seed", defaults["seed"]).value)
         self.paused = bool(self.declare_parameter("start_paused", defaults["start_paused"]).value)
+        self.lockstep = bool(self.declare_parameter("lockstep", defaults["lockstep"]).value)
         unknown = sorted(set(self.cameras) - set(panda.CAMERA_NAMES))
         if unknown:
             raise ValueError(f"unknown cameras {unknown}; available: {list(panda.CAMERA_NAMES)}")
@@ -66,6 +68,9 @@ class SimNode(Node):
         self.limits = JointLimits(panda.JOINT_NAMES, lower, upper)
         self.sim.reset(self.seed)
         self.episode_index = 0
+        self.default_max_steps = int(max_steps)
+        self.max_steps = self.default_max_steps
+        self._success = False
         # The core restarts its time at every reset; the graph's clock must never go back
         # (TF buffers, recorders and bags break), so episodes are laid end to end.
         self._time_offset = 0.0
@@ -73,7 +78,7 @@ class SimNode(Node):
 
         self.clock_pub = self.create_publisher(Clock, topics.CLOCK, qos.STATE)
         self.joint_pub = self.create_publisher(JointState, topics.JOINT_STATES, qos.STATE)
-        self.status_pub = self.create_publisher(TaskStatus, topics.TASK_STATUS, qos.STATE)
+        self.status_pub = self.create_publisher(TaskStatus, topics.TASK_STATUS, qos.TASK_STATUS)
         self.marker_pub = self.create_publisher(MarkerArray, topics.SCENE_MARKERS, qos.STATE)
         self.image_pubs = {
             c: self.create_publisher(Image, topics.camera_image(c), qos.IMAGE) for c in self.cameras
@@ -113,6 +118,7 @@ class SimNode(Node):
         self.get_logger().info(
             f"sim ready: {control_hz:g} Hz, cameras {list(self.cameras)} at {width}x{height}, "
             f"seed {self.seed}, {'paused' if self.paused else 'running'}"
+            f"{', lockstep (one step per command)' if self.lockstep else ''}"
         )
 
     @property
@@ -131,6 +137,7 @@ class SimNode(Node):
             self.get_logger().warning(
                 "position command outside joint limits: clamped", throttle_duration_sec=1.0
             )
+        self._step_if_lockstep()
 
     def on_trajectory(self, msg: JointTrajectory) -> None:
         start = conversions.time_to_seconds(msg.header.stamp)
@@ -145,6 +152,18 @@ class SimNode(Node):
             self.get_logger().warning(
                 "trajectory outside joint limits: clamped", throttle_duration_sec=1.0
             )
+        self._step_if_lockstep()
+
+    @property
+    def episode_over(self) -> bool:
+        return self.sim.episode_step >= self.max_steps or self._success
+
+    def _step_if_lockstep(self) -> None:
+        # Lockstep: the command itself is the step request, so no command is ever raced by
+        # a step (as a service call on another channel could be). As a gym env, an episode
+        # that ended (success or step limit) takes no more steps until the next reset.
+        if self.lockstep and not self.paused and not self.episode_over:
+            self.advance()
 
     # --- services -------------------------------------------------------------------------
     def on_reset(
@@ -157,6 +176,7 @@ class SimNode(Node):
             response.success, response.message = False, f"seed must be >= 0, got {seed}"
             return response
         self.seed = seed
+        self.max_steps = int(request.max_episode_steps) or self.default_max_steps
         self._time_offset = self.sim_time + 1.0 / self.sim.config.control_hz
         self.sim.reset(seed)
         self.episode_index += 1
@@ -191,7 +211,7 @@ class SimNode(Node):
 
     # --- stepping -------------------------------------------------------------------------
     def on_tick(self) -> None:
-        if not self.paused:
+        if not self.paused and not self.lockstep:
             self.advance()
 
     def advance(self) -> None:
@@ -226,7 +246,8 @@ class SimNode(Node):
         )
         status.header.stamp = stamp
         status.reward, status.success = float(state.reward), bool(state.success)
-        status.truncated = self.sim.episode_step >= self.sim.config.max_episode_steps
+        self._success = status.success  # episode_over reads it: one task_state() per step
+        status.truncated = not status.success and self.sim.episode_step >= self.max_steps
         self.status_pub.publish(status)
         self.marker_pub.publish(
             conversions.update_box_markers(self._markers, self.sim.scene_objects(), stamp)

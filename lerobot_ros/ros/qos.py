@@ -22,6 +22,9 @@ LATCHED = QoSProfile(
 STATE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 COMMAND = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
+# Task status: every step's reward counts (eval sums them), so keep a deep reliable queue.
+TASK_STATUS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
+
 # Images: reliable by default so recorders and RViz (reliable by default) both match;
 # subscribers may ask for best effort (sensor data QoS), which is compatible.
 IMAGE = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)

@@ -28,3 +28,9 @@ def camera_image(camera: str) -> str:
 def camera_info(camera: str) -> str:
     """CameraInfo topic of a named camera."""
     return f"/camera/{camera}/camera_info"
+
+
+POLICY_STATUS = "/policy/status"
+POLICY_ESTOP = "/policy/estop"
+POLICY_RESET = "/policy/reset"
+EVALUATE = "/evaluate"

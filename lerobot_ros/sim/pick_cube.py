@@ -33,6 +33,10 @@ class SimConfig:
     # a top-down grasp and inside the front camera's view.
     cube_x_range: tuple[float, float] = (0.40, 0.65)
     cube_y_range: tuple[float, float] = (-0.20, 0.20)
+    # Cube yaw (rad) on spawn. A cube looks the same every quarter turn, so one quarter turn
+    # covers every visible pose; drawing from it (instead of a full turn) keeps the map from
+    # the cube's quaternion to the grasp continuous, which a learned policy needs.
+    cube_yaw_range: tuple[float, float] = (-math.pi / 4, math.pi / 4)
 
     def __post_init__(self) -> None:
         if self.image_width <= 0 or self.image_height <= 0:
@@ -41,6 +45,8 @@ class SimConfig:
             raise ValueError("control_hz and physics_dt must be positive")
         if self.max_episode_steps <= 0 or self.lift_height <= 0:
             raise ValueError("max_episode_steps and lift_height must be positive")
+        if not self.cube_yaw_range[0] <= self.cube_yaw_range[1]:
+            raise ValueError(f"cube_yaw_range must be (low, high), got {self.cube_yaw_range}")
 
 
 @dataclass(frozen=True)
@@ -131,7 +137,7 @@ class PickCubeSim:
             self._rng = np.random.default_rng(seed)
         x = self._rng.uniform(*self.config.cube_x_range)
         y = self._rng.uniform(*self.config.cube_y_range)
-        yaw = self._rng.uniform(-math.pi, math.pi)
+        yaw = self._rng.uniform(*self.config.cube_yaw_range)
 
         mujoco.mj_resetData(self.model, self.data)
         cube = slice(self.index.cube_qpos, self.index.cube_qpos + 7)

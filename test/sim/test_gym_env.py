@@ -24,9 +24,18 @@ def test_make_spaces_and_observation(env):
     np.testing.assert_allclose(env.action_space.low, lower, rtol=1e-6)
     np.testing.assert_allclose(env.action_space.high, upper, rtol=1e-6)
     obs, info = env.reset(seed=0)
-    assert set(obs) == {"agent_pos", "pixels"}
+    assert set(obs) == {"agent_pos", "environment_state", "pixels"}
     assert set(obs["pixels"]) == {"front", "wrist"}
     assert obs["agent_pos"].dtype == np.float32 and obs["agent_pos"].shape == (8,)
+    sim = env.unwrapped.sim
+    # Raw measured values cast to float32, exactly what the ROS path sends the policy.
+    np.testing.assert_array_equal(obs["agent_pos"], sim.joint_positions().astype(np.float32))
+    position, quaternion = sim.cube_pose()
+    assert obs["environment_state"].dtype == np.float32
+    np.testing.assert_array_equal(
+        obs["environment_state"], np.r_[position, quaternion].astype(np.float32)
+    )
+    assert env.unwrapped.task == env.unwrapped.task_description == gym_env.TASK
     for image in obs["pixels"].values():
         assert image.shape == (224, 224, 3) and image.dtype == np.uint8
     assert obs in env.observation_space
@@ -34,6 +43,44 @@ def test_make_spaces_and_observation(env):
     assert env.metadata["render_fps"] == 30.0
     frame = env.render()
     np.testing.assert_array_equal(frame, obs["pixels"]["front"])
+
+
+def test_state_only_env_renders_nothing():
+    env = gym.make(gym_env.ENV_ID, cameras=())
+    obs, _ = env.reset(seed=0)
+    assert set(obs) == {"agent_pos", "environment_state"}
+    assert "pixels" not in env.observation_space.spaces
+    obs, *_ = env.step(panda.HOME_POSITION.astype(np.float32))
+    assert obs in env.observation_space
+    assert env.unwrapped.sim._renderer is None
+    env.close()
+    with pytest.raises(ValueError, match="unknown cameras"):
+        gym_env.FrankaPickCubeEnv(cameras=("side",))
+
+
+def test_observations_are_not_clipped_to_the_joint_limits():
+    env = gym_env.FrankaPickCubeEnv(cameras=())
+    env.reset(seed=0)
+    beyond = panda.HOME_POSITION.copy()
+    beyond[7] = panda.joint_limits()[1][7] + 0.001  # the gripper a hair past its limit
+    env.sim.data.qpos[env.sim.index.joint_qpos] = beyond
+    obs = env._observation()
+    np.testing.assert_array_equal(obs["agent_pos"], beyond.astype(np.float32))
+    assert obs in env.observation_space
+    env.close()
+
+
+def test_lerobot_preprocessing_maps_the_observation(env):
+    from lerobot.envs.utils import preprocess_observation
+
+    obs, _ = env.reset(seed=3)
+    batch = preprocess_observation(
+        {key: value[None] for key, value in obs.items() if key != "pixels"}
+    )
+    assert set(batch) == {"observation.state", "observation.environment_state"}
+    np.testing.assert_array_equal(
+        batch["observation.environment_state"][0].numpy(), obs["environment_state"]
+    )
 
 
 def test_step_returns_the_gymnasium_tuple(env):
@@ -63,8 +110,11 @@ def test_truncates_at_max_episode_steps():
     env.close()
 
 
-def test_gymnasium_env_checker_passes():
-    env = gym.make(gym_env.ENV_ID, config=SimConfig(image_width=32, image_height=32))
+@pytest.mark.parametrize("cameras", [None, ()])
+def test_gymnasium_env_checker_passes(cameras):
+    env = gym.make(
+        gym_env.ENV_ID, config=SimConfig(image_width=32, image_height=32), cameras=cameras
+    )
     # The only expected warning is gymnasium's advice to use a normalized action space;
     # actions here are absolute joint positions by design (LeRobot's convention).
     with pytest.warns(UserWarning, match="symmetric and normalized"):

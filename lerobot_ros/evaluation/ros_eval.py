@@ -1,0 +1,130 @@
+"""``lerobot-ros eval``: bring up the eval graph, run the /evaluate action, report.
+
+The graph (sim_node, policy_node, eval_node) comes from ``lerobot_ros.graphs``, each node in
+its own process over localhost DDS; this process is only an action client, exactly as a
+user's client on another machine would be.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import rclpy
+from rclpy.action import ActionClient
+from rclpy.executors import SingleThreadedExecutor
+from tqdm import tqdm
+
+from lerobot_ros.graphs import eval_sim_graph
+from lerobot_ros.interfaces import EvaluatePolicy, PolicyStatus
+from lerobot_ros.launching.processes import NodeProcess
+from lerobot_ros.launching.runner import start_processes
+from lerobot_ros.ros import qos, topics
+from lerobot_ros.ros.network import apply_network_defaults
+from lerobot_ros.ros.sim_client import spin_until
+
+
+@dataclass
+class EvalRequest:
+    policy: str = ""  # "" = the shipped policy
+    n_episodes: int = 10
+    seed: int = 0
+    output_dir: Path = Path("outputs/eval")
+    n_videos: int = 2
+    max_episode_steps: int = 300
+    realtime: bool = False
+    episode_timeout_s: float = 120.0
+
+
+class EvalFailed(RuntimeError):
+    pass
+
+
+def _dead(processes: list[NodeProcess]) -> str | None:
+    for process in processes:
+        if not process.running:
+            return f"{process.module} exited ({process.process.returncode}):\n{process.log_text()[-3000:]}"
+    return None
+
+
+def run_eval(request: EvalRequest) -> dict:
+    """Run the whole eval; returns eval_info. EvalFailed if the graph or the goal fails."""
+    apply_network_defaults()
+    request.output_dir.mkdir(parents=True, exist_ok=True)
+    graph = eval_sim_graph(
+        policy_path=request.policy,
+        lockstep=not request.realtime,
+        max_episode_steps=request.max_episode_steps,
+    )
+    processes = start_processes(graph, log_dir=request.output_dir / "logs")
+    rclpy.init()
+    node = rclpy.create_node("lerobot_ros_eval_client")
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    client = ActionClient(node, EvaluatePolicy, topics.EVALUATE)
+    policy_states: list[str] = []
+    node.create_subscription(
+        PolicyStatus, topics.POLICY_STATUS, lambda m: policy_states.append(m.state), qos.STATE
+    )
+    try:
+        deadline = time.monotonic() + 180
+        # Ready = the action server is up and the policy is active: in lockstep, an episode
+        # whose first observation the policy missed would never take a step.
+        while not (client.server_is_ready() and set(policy_states) & {"waiting", "acting"}):
+            problem = _dead(processes)
+            if problem:
+                raise EvalFailed(f"the eval graph did not come up: {problem}")
+            if time.monotonic() > deadline:
+                raise EvalFailed(
+                    f"no {topics.EVALUATE} action server and active policy after 180 s"
+                )
+            executor.spin_once(timeout_sec=0.1)
+        goal = EvaluatePolicy.Goal(
+            n_episodes=request.n_episodes,
+            start_seed=request.seed,
+            max_episode_steps=request.max_episode_steps,
+            n_videos=request.n_videos,
+            output_dir=str(request.output_dir.resolve()),
+            episode_timeout_s=request.episode_timeout_s,
+        )
+        progress = tqdm(total=request.n_episodes, desc="eval", unit="episode")
+
+        def on_feedback(message) -> None:  # noqa: ANN001
+            feedback = message.feedback
+            progress.update(feedback.episodes_done - progress.n)
+            progress.set_postfix(
+                seed=feedback.seed,
+                success=feedback.episode_success,
+                pc=f"{feedback.running_pc_success:.0f}%",
+            )
+
+        send = client.send_goal_async(goal, feedback_callback=on_feedback)
+        spin_until(executor, send.done, 60)
+        handle = send.result()
+        if handle is None or not handle.accepted:
+            raise EvalFailed("the eval goal was rejected (is another eval running?)")
+        result_future = handle.get_result_async()
+        timeout = request.n_episodes * (request.episode_timeout_s + 30)
+        while not result_future.done():
+            problem = _dead(processes)
+            if problem:
+                raise EvalFailed(f"a node of the eval graph died: {problem}")
+            if (
+                not spin_until(executor, result_future.done, 1.0)
+                and time.monotonic() > deadline + timeout
+            ):
+                raise EvalFailed("the eval did not finish in time")
+        progress.close()
+        result = result_future.result().result
+        info = json.loads(result.eval_info_json) if result.eval_info_json else {}
+        if not result.success:
+            raise EvalFailed(f"eval incomplete: {result.message}")
+        return info
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
+        for process in processes:
+            process.stop()

@@ -1,0 +1,54 @@
+"""``lerobot-ros run <graph>``: a graph of lerobot_ros.graphs without ROS's ``launch``.
+
+Two modes: every node its own process over DDS (as ``ros2 launch`` does), or all of them
+composed in one process on one multi-threaded executor. Nodes from other packages
+(robot_state_publisher, rviz2) need a ROS install and are skipped here with a note.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from pathlib import Path
+
+from lerobot_ros.graphs import NodeSpec
+from lerobot_ros.launching.processes import NodeProcess
+
+
+def runnable(graph: Sequence[NodeSpec]) -> tuple[list[NodeSpec], list[NodeSpec]]:
+    """Split a graph into our own nodes and those needing a ROS install."""
+    ours = [spec for spec in graph if spec.module is not None]
+    return ours, [spec for spec in graph if spec.module is None]
+
+
+def start_processes(graph: Sequence[NodeSpec], log_dir: Path | None = None) -> list[NodeProcess]:
+    """Start each of our nodes as its own process (stop them with ``NodeProcess.stop``)."""
+    ours, _ = runnable(graph)
+    processes = []
+    for spec in ours:
+        log = log_dir / f"{spec.name}.log" if log_dir else None
+        processes.append(NodeProcess(spec.module, spec.parameters, log_path=log).start())
+    return processes
+
+
+def compose(graph: Sequence[NodeSpec], context: object | None = None) -> list:
+    """Instantiate our nodes in this process (rclpy initialised), with their parameters.
+
+    Lifecycle nodes with ``autostart`` are configured and activated, as their ``main`` does.
+    """
+    from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
+    from rclpy.parameter import Parameter
+
+    nodes = []
+    for spec in runnable(graph)[0]:
+        node_class = getattr(importlib.import_module(spec.module), spec.class_name)
+        overrides = [Parameter(name, value=value) for name, value in spec.parameters.items()]
+        node = node_class(parameter_overrides=overrides, context=context)
+        if isinstance(node, LifecycleNode) and node.get_parameter("autostart").value:
+            if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+                raise RuntimeError(
+                    f"{spec.name} failed to configure: {getattr(node, 'reason', '')}"
+                )
+            node.trigger_activate()
+        nodes.append(node)
+    return nodes

@@ -1,0 +1,240 @@
+"""``eval_node``: seeded evaluation episodes of whatever policy drives the graph.
+
+Serves the ``/evaluate`` action (lerobot_ros_interfaces/action/EvaluatePolicy): for each
+episode it resets the policy (``/policy/reset``, when there is one) and the task with the
+episode's seed, follows ``/task/status`` until success or the step limit, and reports
+LeRobot's eval metrics, with per-episode feedback. It only talks ROS, so it evaluates a sim
+on this machine or another one alike. Files (``eval_info.json``, videos, plot) go to the
+goal's ``output_dir``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+import rclpy
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+from std_srvs.srv import Trigger
+
+from lerobot_ros.evaluation.metrics import EpisodeRecord, eval_info
+from lerobot_ros.evaluation.report import write_eval_info, write_plot, write_video
+from lerobot_ros.interfaces import EvaluatePolicy, ResetEpisode, TaskStatus
+from lerobot_ros.ros import conversions, qos, topics
+from lerobot_ros.ros.network import apply_network_defaults
+
+DEFAULT_EPISODE_TIMEOUT_S = 120.0
+VIDEO_CAMERA = "front"
+
+
+class EvalNode(Node):
+    def __init__(self, **node_kwargs: object) -> None:
+        super().__init__("eval_node", **node_kwargs)
+        self._condition = threading.Condition()
+        self._statuses: dict[int, dict[int, TaskStatus]] = {}  # episode -> step -> status
+        self._frames: dict[int, object] = {}  # stamp (ns) -> image, while recording
+        self._recording = False
+        inputs = MutuallyExclusiveCallbackGroup()
+        self.create_subscription(
+            TaskStatus, topics.TASK_STATUS, self.on_status, qos.TASK_STATUS, callback_group=inputs
+        )
+        self.create_subscription(
+            Image,
+            topics.camera_image(VIDEO_CAMERA),
+            self.on_image,
+            qos.IMAGE,
+            callback_group=inputs,
+        )
+        clients = ReentrantCallbackGroup()
+        self.reset_client = self.create_client(
+            ResetEpisode, topics.TASK_RESET, callback_group=clients
+        )
+        self.policy_reset_client = self.create_client(
+            Trigger, topics.POLICY_RESET, callback_group=clients
+        )
+        self._busy = False
+        ActionServer(
+            self,
+            EvaluatePolicy,
+            topics.EVALUATE,
+            execute_callback=self.execute,
+            goal_callback=self.on_goal,
+            cancel_callback=lambda _: CancelResponse.ACCEPT,
+            callback_group=ReentrantCallbackGroup(),
+        )
+
+    # --- inputs ---------------------------------------------------------------------------
+    def on_status(self, msg: TaskStatus) -> None:
+        with self._condition:
+            self._statuses.setdefault(msg.episode_index, {})[msg.step] = msg
+            self._condition.notify_all()
+
+    def on_image(self, msg: Image) -> None:
+        if self._recording:
+            stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+            self._frames[stamp] = conversions.image_to_rgb(msg).copy()
+
+    # --- goal handling --------------------------------------------------------------------
+    def on_goal(self, goal: EvaluatePolicy.Goal) -> GoalResponse:
+        if self._busy:
+            self.get_logger().error("rejected an eval goal: an eval is already running")
+            return GoalResponse.REJECT
+        return GoalResponse.ACCEPT
+
+    def _call(self, client, request, timeout: float):  # noqa: ANN001, ANN202
+        if not client.wait_for_service(timeout_sec=timeout):
+            return None
+        future = client.call_async(request)
+        done = threading.Event()
+        future.add_done_callback(lambda _: done.set())
+        return future.result() if done.wait(timeout) else None
+
+    def _wait_episode_end(self, episode: int, max_steps: int, timeout: float, goal_handle) -> str:  # noqa: ANN001
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while True:
+                steps = self._statuses.get(episode, {})
+                if steps:
+                    last = steps[max(steps)]
+                    if last.success:
+                        return "success"
+                    if last.truncated or last.step >= max_steps:
+                        return "step_limit"
+                if goal_handle.is_cancel_requested:
+                    return "interrupted"
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return "timeout"
+                self._condition.wait(min(remaining, 0.5))
+
+    def execute(self, goal_handle) -> EvaluatePolicy.Result:  # noqa: ANN001
+        self._busy = True
+        try:
+            return self._evaluate(goal_handle)
+        finally:
+            self._busy = False
+            self._recording = False
+
+    def _evaluate(self, goal_handle) -> EvaluatePolicy.Result:  # noqa: ANN001
+        goal = goal_handle.request
+        n_episodes = max(1, goal.n_episodes)
+        timeout = goal.episode_timeout_s or DEFAULT_EPISODE_TIMEOUT_S
+        output_dir = Path(goal.output_dir) if goal.output_dir else None
+        result = EvaluatePolicy.Result()
+        episodes: list[EpisodeRecord] = []
+        video_paths: list[str] = []
+        messages: list[str] = []
+        have_policy_reset = self.policy_reset_client.wait_for_service(timeout_sec=2.0)
+        if not have_policy_reset:
+            self.get_logger().warning(
+                f"no {topics.POLICY_RESET} service: policies are not reset between episodes"
+            )
+        started = time.time()
+        for i in range(n_episodes):
+            seed = goal.start_seed + i
+            have_policy_reset = have_policy_reset or self.policy_reset_client.service_is_ready()
+            if (
+                have_policy_reset
+                and self._call(self.policy_reset_client, Trigger.Request(), 10.0) is None
+            ):
+                messages.append(f"episode {i}: {topics.POLICY_RESET} did not answer")
+            self._frames = {}
+            self._recording = output_dir is not None and i < goal.n_videos
+            request = ResetEpisode.Request(
+                use_seed=True, seed=seed, max_episode_steps=goal.max_episode_steps
+            )
+            response = self._call(self.reset_client, request, 30.0)
+            if response is None or not response.success:
+                result.message = f"episode {i}: {topics.TASK_RESET} failed ({getattr(response, 'message', 'no answer')})"
+                self.get_logger().error(result.message)
+                goal_handle.abort()
+                return self._finish(result, episodes, started, video_paths, output_dir, messages)
+            max_steps = goal.max_episode_steps or 10**9
+            end = self._wait_episode_end(response.episode_index, max_steps, timeout, goal_handle)
+            with self._condition:
+                steps = dict(self._statuses.pop(response.episode_index, {}))
+            record = EpisodeRecord(seed=seed, end=end)
+            record.rewards = [steps[s].reward for s in sorted(steps) if 1 <= s <= max_steps]
+            record.success = any(steps[s].success for s in steps if 1 <= s <= max_steps)
+            missing = [s for s in range(1, (max(steps) if steps else 0) + 1) if s not in steps]
+            if missing:
+                messages.append(f"episode {i}: {len(missing)} step statuses were not received")
+            if end in ("timeout", "interrupted"):
+                messages.append(f"episode {i} (seed {seed}): {end} after {record.steps} steps")
+            episodes.append(record)
+            if self._recording:
+                self._recording = False
+                stamps = {
+                    s.header.stamp.sec * 1_000_000_000 + s.header.stamp.nanosec
+                    for s in steps.values()
+                }
+                frames = [self._frames[t] for t in sorted(self._frames) if t in stamps]
+                if frames:
+                    video_paths.append(
+                        str(write_video(frames, output_dir / "videos" / f"eval_episode_{i}.mp4"))
+                    )
+            feedback = EvaluatePolicy.Feedback(
+                episodes_done=i + 1,
+                episode_index=i,
+                seed=seed,
+                episode_success=record.success,
+                sum_reward=record.sum_reward,
+                max_reward=record.max_reward,
+                steps=record.steps,
+                running_pc_success=100.0 * sum(e.success for e in episodes) / len(episodes),
+            )
+            goal_handle.publish_feedback(feedback)
+            if end == "interrupted":
+                goal_handle.canceled()
+                result.message = "canceled"
+                return self._finish(result, episodes, started, video_paths, output_dir, messages)
+        complete = all(e.end in ("success", "step_limit") for e in episodes)
+        result.success = complete
+        goal_handle.succeed()
+        return self._finish(result, episodes, started, video_paths, output_dir, messages)
+
+    def _finish(self, result, episodes, started, video_paths, output_dir, messages):  # noqa: ANN001, ANN202
+        info = eval_info(episodes, time.time() - started, video_paths)
+        if messages:
+            info["messages"] = messages
+        aggregated = info["aggregated"]
+        result.pc_success = aggregated["pc_success"]
+        result.avg_sum_reward = aggregated["avg_sum_reward"]
+        result.avg_max_reward = aggregated["avg_max_reward"]
+        result.eval_s = aggregated["eval_s"]
+        result.eval_info_json = json.dumps(info)
+        if not result.message:
+            result.message = (
+                "; ".join(messages) if messages else f"{len(episodes)} episodes evaluated"
+            )
+        if output_dir is not None and episodes:
+            write_eval_info(info, output_dir)
+            write_plot(info, output_dir / "eval_plot.png")
+        return result
+
+
+def main(args: list[str] | None = None) -> int:
+    apply_network_defaults()
+    rclpy.init(args=args)
+    node = EvalNode()
+    executor = MultiThreadedExecutor(num_threads=4)
+    executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

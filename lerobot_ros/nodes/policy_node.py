@@ -1,0 +1,447 @@
+"""``policy_node``: any LeRobot policy checkpoint acting on a graph through the feature mapping.
+
+A lifecycle node: configure loads the checkpoint and the mapping (a bad path fails the
+transition with the reason), activate starts acting, deactivate stops and commands a hold.
+Two ways to act:
+
+* real time (default): a timer at the mapping's fps (graph clock, sim time under
+  ``use_sim_time``) pops one action per tick from a queue of action chunks; chunks are
+  predicted in a worker thread and requested before the queue runs dry, so inference never
+  blocks the control timer;
+* lockstep: one ``select_action`` per new complete observation (all inputs stamped with the
+  same step), for deterministic eval against a lockstep sim, as LeRobot's rollout does.
+
+Inputs are aligned by header stamp (newest sample not newer than the tick, at most
+``max_age`` old); a missing, stale or malformed input pauses the policy with the reason on
+``/policy/status`` instead of feeding it old data. Every action passes the safety layer.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from sensor_msgs.msg import Image, JointState
+from std_msgs.msg import Float64MultiArray
+from std_srvs.srv import SetBool, Trigger
+from trajectory_msgs.msg import JointTrajectory
+from visualization_msgs.msg import MarkerArray
+
+from lerobot_ros.control.joint_commands import JointLimits
+from lerobot_ros.features import adapters
+from lerobot_ros.features.alignment import NotReady, ObservationAligner
+from lerobot_ros.features.mapping import (
+    OBS_ENVIRONMENT_STATE,
+    OBS_STATE,
+    FeatureMapping,
+    MappingError,
+    load_mapping,
+)
+from lerobot_ros.interfaces import PolicyStatus
+from lerobot_ros.policy.action_queue import ActionChunkQueue
+from lerobot_ros.policy.inference import gym_style_observation, predict_action_chunk, select_action
+from lerobot_ros.policy.loading import (
+    LoadedPolicy,
+    PolicyLoadError,
+    load_policy,
+    shipped_policy_dir,
+)
+from lerobot_ros.policy.safety import SafetyLayer
+from lerobot_ros.resources import config_path, node_defaults
+from lerobot_ros.robots import panda
+from lerobot_ros.ros import conversions, qos, topics
+from lerobot_ros.ros.network import apply_network_defaults
+
+DEFAULT_MAPPING = "features/panda_pick_cube.yaml"
+
+
+class PolicyNode(LifecycleNode):
+    def __init__(self, **node_kwargs: Any) -> None:
+        super().__init__("policy_node", **node_kwargs)
+        defaults = node_defaults("policy_node")
+        for name, value in defaults.items():
+            self.declare_parameter(name, value)
+        self.loaded: LoadedPolicy | None = None
+        self.mapping: FeatureMapping | None = None
+        self.active = False
+        self._lock = threading.Lock()  # worker thread <-> executor thread
+        self._reset_runtime_state()
+        self.status_pub = self.create_publisher(PolicyStatus, topics.POLICY_STATUS, qos.STATE)
+        self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", qos.STATE)
+        self.create_service(SetBool, topics.POLICY_ESTOP, self.on_estop)
+        self.create_service(Trigger, topics.POLICY_RESET, self.on_reset)
+        self.create_timer(1.0, self.publish_diagnostics)
+
+    def _reset_runtime_state(self) -> None:
+        self.actions_published = 0
+        self.last_inference_s = 0.0
+        self.last_observation_to_action_s = 0.0
+        self.last_acted_stamp = -np.inf
+        self.input_errors: dict[str, str] = {}
+        self.estopped = False
+        self.state_text, self.reason = "inactive", "not configured"
+        self.clamped = False
+        self._generation = 0
+        self._inference_busy = False
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        policy_path = self.get_parameter("policy_path").value or str(shipped_policy_dir())
+        mapping_path = self.get_parameter("mapping").value or str(config_path(DEFAULT_MAPPING))
+        try:
+            full_mapping = load_mapping(mapping_path)
+            self.loaded = load_policy(policy_path, device=self.get_parameter("device").value)
+            self.mapping = full_mapping.restricted_to(self.loaded.input_features | {OBS_STATE})
+            action_dim = self.loaded.policy.config.output_features["action"].shape[0]
+            if action_dim != len(self.mapping.action.names):
+                raise MappingError(
+                    f"the policy outputs {action_dim} actions, the mapping commands {len(self.mapping.action.names)} joints"
+                )
+            max_relative = float(self.get_parameter("max_relative_target").value)
+            refill_below = int(self.get_parameter("refill_below").value)
+            self.actions = ActionChunkQueue(refill_below)
+        except (PolicyLoadError, MappingError, ValueError) as error:
+            self.get_logger().error(f"configure failed: {error}")
+            self.loaded, self.mapping = None, None
+            self.state_text, self.reason = "inactive", f"configure failed: {error}"
+            self.publish_status()
+            return TransitionCallbackReturn.FAILURE
+        lower, upper = panda.joint_limits()
+        names = self.mapping.action.names
+        index = {name: i for i, name in enumerate(panda.JOINT_NAMES)}
+        self.safety = SafetyLayer(
+            JointLimits(names, lower[[index[n] for n in names]], upper[[index[n] for n in names]]),
+            max_relative or None,
+        )
+        self.lockstep = bool(self.get_parameter("lockstep").value)
+        self.task = self.get_parameter("task").value
+        self.aligner = ObservationAligner(self.mapping.input_keys, self.mapping.max_age)
+        self._create_io()
+        self.state_text, self.reason = "inactive", "configured, not active"
+        self.get_logger().info(
+            f"loaded {self.loaded.policy.config.type} from {self.loaded.path}; inputs "
+            f"{list(self.mapping.input_keys)}; {'lockstep' if self.lockstep else f'{self.mapping.fps:g} Hz'}"
+        )
+        return TransitionCallbackReturn.SUCCESS
+
+    def _create_io(self) -> None:
+        mapping = self.mapping
+        self._subscriptions_io = [
+            self.create_subscription(
+                JointState, mapping.state.topic, lambda m: self.on_input(OBS_STATE, m), qos.STATE
+            )
+        ]
+        if mapping.environment_state is not None:
+            self._subscriptions_io.append(
+                self.create_subscription(
+                    MarkerArray,
+                    mapping.environment_state.topic,
+                    lambda m: self.on_input(OBS_ENVIRONMENT_STATE, m),
+                    qos.STATE,
+                )
+            )
+        for image in mapping.images:
+            self._subscriptions_io.append(
+                self.create_subscription(
+                    Image, image.topic, lambda m, k=image.key: self.on_input(k, m), qos.IMAGE
+                )
+            )
+        action_type = (
+            Float64MultiArray if mapping.action.type == "position_command" else JointTrajectory
+        )
+        self.action_pub = self.create_publisher(action_type, mapping.action.topic, qos.COMMAND)
+        self._requests: queue.Queue = queue.Queue(maxsize=1)
+        self._worker = threading.Thread(
+            target=self._inference_worker, name="policy_inference", daemon=True
+        )
+        self._worker.start()
+        self.timer = None
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._restart_episode()
+        self.active = True
+        if not self.lockstep:
+            self.timer = self.create_timer(1.0 / self.mapping.fps, self.on_tick)
+        self.state_text, self.reason = "waiting", "waiting for observations"
+        self.publish_status()
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.active = False
+        if self.timer is not None:
+            self.destroy_timer(self.timer)
+            self.timer = None
+        self._publish_hold("deactivated")
+        self.state_text, self.reason = "inactive", "deactivated"
+        self.publish_status()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._destroy_io()
+        self.loaded, self.mapping = None, None
+        self.state_text, self.reason = "inactive", "not configured"
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if self.active:
+            self._publish_hold("shutting down")
+        self._destroy_io()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _destroy_io(self) -> None:
+        if getattr(self, "_requests", None) is not None:
+            self._requests.put(None)  # stop the worker
+            self._requests = None
+        for subscription in getattr(self, "_subscriptions_io", []):
+            self.destroy_subscription(subscription)
+        self._subscriptions_io = []
+
+    # --- inputs ---------------------------------------------------------------------------
+    def on_input(self, key: str, msg: Any) -> None:  # noqa: ANN401 - any mapped message type
+        mapping = self.mapping
+        try:
+            if key == OBS_STATE:
+                value = adapters.state_vector(msg, mapping.state)
+                stamp = msg.header.stamp
+            elif key == OBS_ENVIRONMENT_STATE:
+                value = adapters.pose_vector(msg, mapping.environment_state)
+                stamp = next(
+                    m.header.stamp
+                    for m in msg.markers
+                    if m.text == mapping.environment_state.marker
+                )
+            else:
+                value = adapters.image_array(msg, mapping.image(key))
+                stamp = msg.header.stamp
+        except adapters.InputError as error:
+            self.input_errors[key] = f"malformed: {error}"
+            self.get_logger().error(f"ignored {key} message: {error}", throttle_duration_sec=1.0)
+            return
+        self.input_errors.pop(key, None)
+        self.aligner.add(key, conversions.time_to_seconds(stamp), value)
+        if self.lockstep and self.active:
+            self._act_lockstep()
+
+    def _gym_observation(self, values: dict) -> dict:
+        images = {image.name: values[image.key] for image in self.mapping.images}
+        return gym_style_observation(values[OBS_STATE], values.get(OBS_ENVIRONMENT_STATE), images)
+
+    def _not_ready_reason(self, not_ready: NotReady) -> str:
+        reasons = dict(not_ready.reasons)
+        reasons.update({k: v for k, v in self.input_errors.items() if k in reasons})
+        return "; ".join(f"{key}: {reason}" for key, reason in sorted(reasons.items()))
+
+    # --- acting: lockstep -----------------------------------------------------------------
+    def _act_lockstep(self) -> None:
+        stamp = self.aligner.newest_common_stamp()
+        if stamp is None or stamp <= self.last_acted_stamp or self.estopped:
+            return
+        newest = [buffer.newest_stamp for buffer in self.aligner.buffers.values()]
+        if any(s != stamp for s in newest):
+            return  # the step's other inputs are still on their way
+        complete_at = time.perf_counter()
+        aligned = self.aligner.sample(stamp)
+        if isinstance(aligned, NotReady):
+            return
+        self.last_acted_stamp = stamp
+        started = time.perf_counter()
+        action = select_action(self.loaded, self._gym_observation(aligned.values), self.task)
+        self.last_inference_s = time.perf_counter() - started
+        self._publish_action(
+            action, aligned.values[OBS_STATE], stamp, complete_at, max(aligned.ages.values())
+        )
+
+    # --- acting: real time ----------------------------------------------------------------
+    def on_tick(self) -> None:
+        now = self.get_clock().now().nanoseconds / 1e9
+        tick = int(round(now * self.mapping.fps))
+        if self.estopped:
+            self.publish_status()
+            return
+        aligned = self.aligner.sample(now)
+        if isinstance(aligned, NotReady):
+            if self.state_text != "paused" or self.reason != self._not_ready_reason(aligned):
+                self.get_logger().warning(
+                    f"policy paused: {self._not_ready_reason(aligned)}", throttle_duration_sec=2.0
+                )
+            self.state_text, self.reason = "paused", self._not_ready_reason(aligned)
+            self._restart_episode()  # resume from fresh observations, never from an old plan
+            self.publish_status()
+            return
+        with self._lock:
+            if not self._inference_busy and self.actions.needs_refill(tick):
+                self._inference_busy = True
+                self._requests.put((self._generation, tick, self._gym_observation(aligned.values)))
+            action = self.actions.pop(tick)
+        if action is None:
+            self.state_text, self.reason = "waiting", "waiting for the first action chunk"
+            self.publish_status()
+            return
+        self._publish_action(
+            action, aligned.values[OBS_STATE], now, time.perf_counter(), max(aligned.ages.values())
+        )
+
+    def _inference_worker(self) -> None:
+        requests = self._requests
+        while True:
+            request = requests.get()
+            if request is None:
+                return
+            generation, tick, observation = request
+            started = time.perf_counter()
+            try:
+                chunk = predict_action_chunk(self.loaded, observation, self.task)
+            except Exception as error:  # noqa: BLE001 - report, keep the node alive
+                self.get_logger().error(f"inference failed: {type(error).__name__}: {error}")
+                chunk = None
+            elapsed = time.perf_counter() - started
+            with self._lock:
+                self._inference_busy = False
+                self.last_inference_s = elapsed
+                if chunk is not None and generation == self._generation and self.active:
+                    now_tick = int(
+                        round(self.get_clock().now().nanoseconds / 1e9 * self.mapping.fps)
+                    )
+                    self.actions.add_chunk(chunk, tick, now_tick)
+
+    # --- output ---------------------------------------------------------------------------
+    def _publish_action(
+        self, action: np.ndarray, measured: np.ndarray, stamp: float, complete_at: float, age: float
+    ) -> None:
+        filtered = self.safety.filter(action, measured)
+        if filtered.action is None:
+            self.state_text, self.reason = (
+                ("estopped" if self.estopped else "paused"),
+                filtered.reason,
+            )
+            self.publish_status(stamp)
+            return
+        message = adapters.action_message(
+            filtered.action, self.mapping.action, stamp, 1.0 / self.mapping.fps
+        )
+        self.action_pub.publish(message)
+        self.last_observation_to_action_s = time.perf_counter() - complete_at
+        self.actions_published += 1
+        self.clamped = filtered.clamped
+        self.state_text, self.reason = "acting", filtered.reason
+        self.publish_status(stamp, age)
+
+    def _publish_hold(self, why: str) -> None:
+        found = self.aligner.buffers[OBS_STATE].as_of(np.inf) if self.mapping is not None else None
+        if found is None or not hasattr(self, "action_pub"):
+            return
+        held = self.safety.hold(found[1])
+        self.action_pub.publish(
+            adapters.action_message(held, self.mapping.action, found[0], 1.0 / self.mapping.fps)
+        )
+        self.get_logger().info(f"{why}: commanded a hold at the measured position")
+
+    def publish_status(self, stamp: float | None = None, age: float = 0.0) -> None:
+        status = PolicyStatus(state=self.state_text, reason=self.reason)
+        status.header.stamp = (
+            conversions.seconds_to_time(stamp)
+            if stamp is not None
+            else self.get_clock().now().to_msg()
+        )
+        status.actions_published = self.actions_published
+        status.inference_s = self.last_inference_s
+        status.observation_to_action_s = self.last_observation_to_action_s
+        status.observation_age_s = float(age)
+        status.queue_depth = len(self.actions) if hasattr(self, "actions") else 0
+        status.clamped = self.clamped
+        self.status_pub.publish(status)
+
+    def publish_diagnostics(self) -> None:
+        level = {
+            "acting": DiagnosticStatus.OK,
+            "waiting": DiagnosticStatus.OK,
+            "inactive": DiagnosticStatus.OK,
+        }
+        status = DiagnosticStatus(
+            level=level.get(self.state_text, DiagnosticStatus.WARN),
+            name="lerobot_ros: policy_node",
+            message=f"{self.state_text}: {self.reason}" if self.reason else self.state_text,
+            hardware_id="policy",
+        )
+        status.values = [
+            KeyValue(key="actions_published", value=str(self.actions_published)),
+            KeyValue(key="inference_s", value=f"{self.last_inference_s:.4f}"),
+            KeyValue(
+                key="observation_to_action_s", value=f"{self.last_observation_to_action_s:.5f}"
+            ),
+            KeyValue(
+                key="queue_depth", value=str(len(self.actions) if hasattr(self, "actions") else 0)
+            ),
+        ]
+        array = DiagnosticArray(status=[status])
+        array.header.stamp = self.get_clock().now().to_msg()
+        self.diagnostics_pub.publish(array)
+
+    # --- services -------------------------------------------------------------------------
+    def _restart_episode(self) -> None:
+        with self._lock:
+            self._generation += 1  # chunks still being computed belong to the old episode
+            if hasattr(self, "actions"):
+                self.actions.clear()
+        if self.loaded is not None:
+            self.loaded.policy.reset()
+
+    def on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        """New episode: forget the policy's queued actions and the buffered inputs."""
+        if self.mapping is None:
+            response.success, response.message = False, "not configured"
+            return response
+        self._restart_episode()
+        self.aligner.clear()
+        response.success, response.message = True, "policy reset"
+        return response
+
+    def on_estop(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
+        if self.mapping is None:
+            response.success, response.message = False, "not configured"
+            return response
+        self.estopped = bool(request.data)
+        if self.estopped:
+            self.safety.engage_estop()
+            self._publish_hold("e-stop")
+            self._restart_episode()
+            self.state_text, self.reason = "estopped", "e-stop engaged"
+        else:
+            self.safety.release_estop()
+            self.state_text, self.reason = "waiting", "e-stop released"
+        self.publish_status()
+        response.success, response.message = True, self.reason
+        return response
+
+
+def main(args: list[str] | None = None) -> int:
+    apply_network_defaults()
+    rclpy.init(args=args)
+    node = PolicyNode()
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    try:
+        if node.get_parameter("autostart").value:
+            if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+                print(f"policy_node: {node.reason}", file=sys.stderr)
+                return 1
+            node.trigger_activate()
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

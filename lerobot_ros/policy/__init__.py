@@ -1,0 +1,1 @@
+"""LeRobot policies behind ROS: loading checkpoints, building observations, safety, queues."""

@@ -1,0 +1,105 @@
+"""Load any LeRobot policy checkpoint with LeRobot's own factories, offline.
+
+A checkpoint is a directory (``config.json``, ``model.safetensors``, and the
+``policy_preprocessor.json`` / ``policy_postprocessor.json`` pipelines saved by LeRobot's
+training) or a Hugging Face Hub repo id already in the local cache: nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lerobot_ros.resources import share_dir
+
+SHIPPED_POLICY = "models/act_panda_pick_cube"
+REQUIRED_FILES = ("config.json", "model.safetensors")
+PROCESSOR_FILES = ("policy_preprocessor.json", "policy_postprocessor.json")
+
+
+class PolicyLoadError(RuntimeError):
+    """The checkpoint cannot be used; the message says what is missing and where."""
+
+
+def shipped_policy_dir() -> Path:
+    """The policy trained and shipped by this project (see models/*/PROVENANCE.md)."""
+    return share_dir() / SHIPPED_POLICY
+
+
+def resolve_checkpoint(path_or_repo_id: str | os.PathLike) -> Path:
+    """A local checkpoint directory for a path or a cached Hub repo id."""
+    text = str(path_or_repo_id).strip()
+    if not text:
+        raise PolicyLoadError("no policy given: pass a checkpoint directory or a Hub repo id")
+    path = Path(text).expanduser()
+    looks_like_repo_id = (
+        text.count("/") == 1 and not text.startswith((".", "/", "~")) and not path.exists()
+    )
+    if looks_like_repo_id:
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import LocalEntryNotFoundError
+
+        try:
+            path = Path(snapshot_download(text, local_files_only=True))
+        except (LocalEntryNotFoundError, FileNotFoundError, ValueError) as error:
+            raise PolicyLoadError(
+                f"policy {text!r} is not a directory and not in the local Hugging Face cache "
+                f"(offline mode: nothing is downloaded): {error}"
+            ) from None
+    if not path.is_dir():
+        raise PolicyLoadError(f"policy checkpoint directory not found: {path}")
+    missing = [name for name in REQUIRED_FILES + PROCESSOR_FILES if not (path / name).is_file()]
+    if missing:
+        raise PolicyLoadError(
+            f"{path} is not a complete LeRobot policy checkpoint: missing {missing} (expected "
+            f"the pretrained_model directory LeRobot's training saves)"
+        )
+    return path
+
+
+@dataclass
+class LoadedPolicy:
+    """A policy ready for ``select_action`` with its pre/post processors."""
+
+    path: Path
+    policy: Any  # lerobot PreTrainedPolicy
+    preprocessor: Any  # PolicyProcessorPipeline
+    postprocessor: Any
+
+    @property
+    def input_features(self) -> set[str]:
+        return set(self.policy.config.input_features)
+
+    @property
+    def fps_hint(self) -> int | None:
+        return getattr(self.policy.config, "fps", None)
+
+
+def load_policy(path_or_repo_id: str | os.PathLike, device: str = "cpu") -> LoadedPolicy:
+    """Load config, weights and processors; PolicyLoadError on any problem."""
+    path = resolve_checkpoint(path_or_repo_id)
+    try:
+        from lerobot.configs.policies import PreTrainedConfig
+        from lerobot.policies.factory import get_policy_class, make_pre_post_processors
+
+        config = PreTrainedConfig.from_pretrained(path, local_files_only=True)
+        config.device = device
+        config.pretrained_path = path
+        policy = get_policy_class(config.type).from_pretrained(
+            path, config=config, local_files_only=True
+        )
+        policy.eval()
+        preprocessor, postprocessor = make_pre_post_processors(
+            config,
+            pretrained_path=str(path),
+            preprocessor_overrides={"device_processor": {"device": device}},
+        )
+    except PolicyLoadError:
+        raise
+    except Exception as error:  # a corrupt or incompatible checkpoint: say which
+        raise PolicyLoadError(
+            f"cannot load the policy in {path}: {type(error).__name__}: {error}"
+        ) from error
+    return LoadedPolicy(path, policy, preprocessor, postprocessor)

@@ -18,7 +18,7 @@ setup:
 	@scripts/setup.sh
 
 demo: setup
-	$(VENV)/bin/lerobot-ros demo
+	$(VENV)/bin/lerobot-ros eval
 
 lint: setup
 	$(VENV)/bin/ruff format --check .

@@ -14,7 +14,10 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE_NAME}"]),
         (f"share/{PACKAGE_NAME}", ["package.xml"]),
         (f"share/{PACKAGE_NAME}/launch", glob("launch/*.launch.py")),
-        (f"share/{PACKAGE_NAME}/config", [p for p in glob("config/*") if not p.endswith("features")]),
+        (
+            f"share/{PACKAGE_NAME}/config",
+            [p for p in glob("config/*") if not p.endswith("features")],
+        ),
         (f"share/{PACKAGE_NAME}/config/features", glob("config/features/*.yaml")),
         (f"share/{PACKAGE_NAME}/models/act_panda_pick_cube", glob("models/act_panda_pick_cube/*")),
         (f"share/{PACKAGE_NAME}/urdf", glob("urdf/*")),

@@ -22,6 +22,54 @@ def _demo(args: argparse.Namespace) -> int:
     return 0 if summary["n_episodes"] == len(summary["episodes"]) else 1
 
 
+def _run(args: argparse.Namespace) -> int:
+    """A graph of lerobot_ros.graphs without ROS's launch: processes, or composed."""
+    import time
+
+    import rclpy
+    from rclpy.executors import MultiThreadedExecutor
+
+    from lerobot_ros.graphs import GRAPHS
+    from lerobot_ros.launching.runner import compose, runnable, start_processes
+    from lerobot_ros.ros.network import apply_network_defaults
+
+    apply_network_defaults()
+    graph = GRAPHS[args.graph]()
+    ours, skipped = runnable(graph)
+    for spec in skipped:
+        print(f"skipping {spec.package}/{spec.executable}: needs a ROS 2 install (use ros2 launch)")
+    print(
+        f"{args.graph}: {', '.join(spec.name for spec in ours)} ({'composed' if args.composed else 'processes'})"
+    )
+    if args.composed:
+        rclpy.init()
+        executor = MultiThreadedExecutor()
+        nodes = compose(graph)
+        for node in nodes:
+            executor.add_node(node)
+        try:
+            executor.spin()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for node in nodes:
+                node.destroy_node()
+            rclpy.try_shutdown()
+        return 0
+    processes = start_processes(graph)
+    try:
+        while all(process.running for process in processes):
+            time.sleep(0.5)
+        dead = [p.module for p in processes if not p.running]
+        print(f"stopped: {dead} exited", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for process in processes:
+            process.stop()
+
+
 def _eval(args: argparse.Namespace) -> int:
     from lerobot_ros.evaluation.ros_eval import EvalFailed, EvalRequest, run_eval
 
@@ -55,6 +103,8 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from lerobot_ros.graphs import GRAPHS
+
     parser = argparse.ArgumentParser(prog="lerobot-ros", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser(
@@ -66,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--n-episodes", type=int, default=3)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--output-dir", type=Path, default=Path("outputs/demo"))
+    run = commands.add_parser("run", help="run a graph (sim, eval_sim) without ros2 launch")
+    run.add_argument("graph", choices=sorted(GRAPHS))
+    run.add_argument("--composed", action="store_true", help="all nodes in one process")
     evaluate = commands.add_parser(
         "eval", help="evaluate a policy through the ROS sim graph (the main job)"
     )
@@ -95,7 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.n_episodes < 1:
             parser.error("--n-episodes must be >= 1")
         return _eval(args)
-    if args.command == "demo":
+    if args.command == "run":
+        return _run(args)
+    if args.command == "expert-demo":
         if args.n_episodes < 1:
             parser.error("--n-episodes must be >= 1")
         return _demo(args)

@@ -206,35 +206,38 @@ def write_provenance(destination: Path, facts: dict) -> None:
     text = f"""# act_panda_pick_cube: provenance
 
 A state-only ACT policy for the MuJoCo pick-and-lift-cube task (`lerobot_ros/FrankaPickCube-v0`,
-Franka Panda, 30 Hz). Made by this project with LeRobot's own dataset writer, training loop and
-evaluation rollout; nothing downloaded.
+Franka Panda, 30 Hz), made by this project with LeRobot's own dataset writer, training loop and
+evaluation rollout. Nothing was downloaded.
 
-- inputs: `observation.state` (8 joint positions, `panda_joint1..7`, `panda_finger_joint1`) and
-  `observation.environment_state` (cube pose: x, y, z, qw, qx, qy, qz in the world frame)
+- inputs: `observation.state` (8 joint positions: `panda_joint1..7`, `panda_finger_joint1`) and
+  `observation.environment_state` (cube pose: x, y, z, qw, qx, qy, qz, world frame), both
+  normalised with the dataset's mean/std
 - output: `action`, 8 absolute joint position targets (same order)
-- ACT without VAE or vision backbone: dim_model {args.dim_model}, {args.encoder_layers} encoder
-  layers, 1 decoder layer, chunk_size {args.chunk_size}, n_action_steps {args.n_action_steps}, no
-  temporal ensembling; {facts["parameters"]:,} parameters
+- ACT without VAE and without vision backbone: dim_model {args.dim_model}, \
+{args.encoder_layers} encoder layers, 1 decoder layer, chunk_size {args.chunk_size}, \
+n_action_steps {args.n_action_steps}, no temporal ensembling; {facts["parameters"]:,} parameters
 
 ## How it was made
+
+From the repository root (`build/shipped_policy/` holds the dataset and training outputs):
 
 ```bash
 {facts["command"]}
 ```
 
-1. Demonstrations: `ScriptedPickExpert` in the Gymnasium env (no rendering), seeds
-   {demo["seeds"]} ({demo["episodes"]} episodes, {demo["frames"]} frames at 30 Hz, mean length
-   {demo["episode_length_mean"]:.1f}, max {demo["episode_length_max"]}), each recorded until
-   {args.frames_after_success} frames after success; written with `LeRobotDataset.create` /
-   `add_frame` / `save_episode` / `finalize` (LeRobotDataset v3, no videos). Skipped seeds
-   (expert failed): {demo["skipped_seeds"] or "none"}. Evaluation seeds 0..49 are disjoint.
-2. Training: `lerobot.scripts.lerobot_train.train`, {args.steps} steps, batch {args.batch_size},
-   AdamW lr {args.lr} (warm-up, cosine decay to lr/10), weight decay 1e-4, seed {args.seed},
-   CPU, one thread, num_workers 0: {facts["train_s"] / 60:.1f} min wall.
+1. Demonstrations: `ScriptedPickExpert` in the Gymnasium env (no rendering), seeds \
+{demo["seeds"]}: {demo["episodes"]} episodes, {demo["frames"]} frames at 30 Hz (episode length \
+mean {demo["episode_length_mean"]:.1f}, max {demo["episode_length_max"]}), each recorded until \
+{args.frames_after_success} frames after success. Written with `LeRobotDataset.create`, \
+`add_frame`, `save_episode`, `finalize` (LeRobotDataset v3, no videos). Seeds skipped because \
+the expert failed: {demo["skipped_seeds"] or "none"}. The evaluation seeds 0..49 are disjoint.
+2. Training: `lerobot.scripts.lerobot_train.train`, {args.steps} steps, batch {args.batch_size}, \
+AdamW lr {args.lr} (warm-up, cosine decay to lr/10), weight decay 1e-4, seed {args.seed}, CPU, \
+one thread, num_workers 0: {facts["train_s"] / 60:.1f} min wall.
 3. Files: LeRobot's final `pretrained_model` directory without `train_config.json`:
 {files}
 
-Versions: lerobot {lerobot.__version__}, torch {torch.__version__}, Python
+Versions: lerobot {lerobot.__version__}, torch {torch.__version__}, Python \
 {platform.python_version()}, {platform.machine()}.
 
 ## In-process evaluation
@@ -243,7 +246,8 @@ Versions: lerobot {lerobot.__version__}, torch {torch.__version__}, Python
 (LeRobot's `lerobot_eval.rollout`, one seeded episode per env, max_episode_steps 300):
 
 - pc_success **{summary["pc_success"]:.0f}%** over seeds 0..49 (failed: {failed or "none"})
-- steps to done: mean {summary["steps_mean"]:.1f}, median {summary["steps_median"]}, max {summary["steps_max"]}
+- steps to done: mean {summary["steps_mean"]:.1f}, median {summary["steps_median"]}, \
+max {summary["steps_max"]}
 - avg_sum_reward {summary["avg_sum_reward"]:.2f}, avg_max_reward {summary["avg_max_reward"]:.3f}
 - wall time {summary["eval_s_per_episode"]:.2f} s per episode (CPU, one thread)
 """
@@ -275,7 +279,13 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    command = " ".join(["python", "scripts/train_shipped_policy.py", *(argv or sys.argv[1:])])
+    command = " ".join(
+        [
+            "MUJOCO_GL=egl HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 WANDB_MODE=disabled",
+            "taskset -c 1 .venv/bin/python scripts/train_shipped_policy.py",
+            *(argv if argv is not None else sys.argv[1:]),
+        ]
+    )
     dataset_root = args.work_dir / "dataset"
     output_dir = args.work_dir / "train"
 

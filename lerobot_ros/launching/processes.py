@@ -20,11 +20,9 @@ def format_parameter(value: ParameterValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return (
-            "["
-            + ",".join(format_parameter(v) if not isinstance(v, str) else f"'{v}'" for v in value)
-            + "]"
-        )
+        return "[" + ",".join(format_parameter(v) for v in value) + "]"
+    if isinstance(value, str):  # quoted: "" and strings like "1.0" or "true" stay strings
+        return "'" + value.replace("'", "''") + "'"
     return str(value)
 
 

@@ -1,0 +1,173 @@
+"""policy_node in its own process, fed and watched from a separate rclpy node."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from geometry_msgs.msg import Pose
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Float64MultiArray
+from std_srvs.srv import SetBool
+from visualization_msgs.msg import Marker, MarkerArray
+
+from lerobot_ros.interfaces import PolicyStatus
+from lerobot_ros.policy.loading import shipped_policy_dir
+from lerobot_ros.robots import panda
+from lerobot_ros.ros import qos, topics
+
+pytestmark = pytest.mark.ros
+
+MAX_RELATIVE_TARGET = 0.002
+
+
+class FakeRobot:
+    """Publishes joint states and the cube marker at 30 Hz, stamped with the wall clock."""
+
+    def __init__(self, probe) -> None:
+        self.probe = probe
+        self.state_pub = probe.node.create_publisher(JointState, topics.JOINT_STATES, qos.STATE)
+        self.marker_pub = probe.node.create_publisher(MarkerArray, topics.SCENE_MARKERS, qos.STATE)
+        self.send_state, self.send_marker, self.malformed = False, False, False
+        probe.node.create_timer(1 / 30, self.publish)
+
+    def publish(self) -> None:
+        stamp = self.probe.node.get_clock().now().to_msg()
+        if self.send_state:
+            names = list(panda.JOINT_NAMES[:-1] if self.malformed else panda.JOINT_NAMES)
+            state = JointState(name=names, position=list(panda.HOME_POSITION[: len(names)]))
+            state.header.stamp = stamp
+            self.state_pub.publish(state)
+        if self.send_marker:
+            pose = Pose()
+            pose.position.x, pose.position.y, pose.position.z, pose.orientation.w = (
+                0.5,
+                0.05,
+                0.025,
+                1.0,
+            )
+            marker = Marker(text="cube", pose=pose)
+            marker.header.stamp = stamp
+            self.marker_pub.publish(MarkerArray(markers=[marker]))
+
+
+def policy_parameters(**overrides):
+    return {"policy_path": str(shipped_policy_dir()), "use_sim_time": False, **overrides}
+
+
+def wait_for_status(probe, statuses, predicate, timeout=60.0):
+    ok = probe.spin_until(lambda: bool(statuses) and predicate(statuses[-1]), timeout)
+    assert ok, f"status never matched; last: {statuses[-1] if statuses else None}"
+    return statuses[-1]
+
+
+def test_policy_pauses_on_missing_stale_and_malformed_inputs_and_clamps(start_node, probe):
+    start_node(
+        "lerobot_ros.nodes.policy_node", policy_parameters(max_relative_target=MAX_RELATIVE_TARGET)
+    )
+    statuses = probe.collect(PolicyStatus, topics.POLICY_STATUS, qos.STATE)
+    commands = probe.collect(Float64MultiArray, topics.POSITION_COMMANDS, qos.COMMAND)
+    robot = FakeRobot(probe)
+
+    status = wait_for_status(probe, statuses, lambda s: s.state == "paused")
+    assert "observation.state: no message yet" in status.reason
+    assert "observation.environment_state: no message yet" in status.reason
+    assert not commands
+
+    robot.send_state = robot.send_marker = True
+    wait_for_status(probe, statuses, lambda s: s.state == "acting")
+    assert probe.spin_until(lambda: len(commands) >= 10, 30)
+    for command in commands:  # the safety layer bounds every step from the measured pose
+        assert (
+            np.abs(np.array(command.data) - panda.HOME_POSITION).max() <= MAX_RELATIVE_TARGET + 1e-9
+        )
+    assert any(s.clamped for s in statuses)
+    assert statuses[-1].inference_s > 0
+
+    robot.send_marker = False
+    status = wait_for_status(probe, statuses, lambda s: s.state == "paused")
+    assert "observation.environment_state: stale" in status.reason
+    count = len(commands)
+    probe.spin_for(0.5)
+    assert len(commands) == count, "the policy kept acting on stale inputs"
+
+    robot.send_marker, robot.malformed = True, True
+    status = wait_for_status(
+        probe, statuses, lambda s: s.state == "paused" and "malformed" in s.reason
+    )
+    assert "joints ['panda_finger_joint1'] are missing" in status.reason
+
+    robot.malformed = False
+    wait_for_status(probe, statuses, lambda s: s.state == "acting")
+
+
+def test_estop_holds_and_stops_commands_until_released(start_node, probe):
+    start_node("lerobot_ros.nodes.policy_node", policy_parameters())
+    statuses = probe.collect(PolicyStatus, topics.POLICY_STATUS, qos.STATE)
+    commands = probe.collect(Float64MultiArray, topics.POSITION_COMMANDS, qos.COMMAND)
+    robot = FakeRobot(probe)
+    robot.send_state = robot.send_marker = True
+    wait_for_status(probe, statuses, lambda s: s.state == "acting")
+    estop = probe.node.create_client(SetBool, topics.POLICY_ESTOP)
+    assert estop.wait_for_service(timeout_sec=10)
+
+    future = estop.call_async(SetBool.Request(data=True))
+    assert probe.spin_until(future.done, 10) and future.result().success
+    before = len(commands)
+    probe.spin_for(0.3)
+    hold = commands[before - 1] if len(commands) == before else commands[before]
+    np.testing.assert_allclose(hold.data, panda.HOME_POSITION, atol=1e-9)  # hold where measured
+    count = len(commands)
+    probe.spin_for(1.0)
+    assert len(commands) == count, "commands kept coming during e-stop"
+    assert statuses[-1].state == "estopped"
+
+    future = estop.call_async(SetBool.Request(data=False))
+    assert probe.spin_until(future.done, 10)
+    assert probe.spin_until(lambda: len(commands) > count + 5, 30), "no commands after release"
+
+
+@pytest.mark.parametrize(
+    "parameters, message",
+    [
+        ({"policy_path": "/nonexistent/checkpoint"}, "policy checkpoint directory not found"),
+        ({"policy_path": "someone/not-cached-policy"}, "not in the local Hugging Face cache"),
+        ({"mapping": "/nonexistent/mapping.yaml"}, "feature mapping file not found"),
+    ],
+)
+def test_bad_configuration_fails_configure_with_a_clear_error(start_node, parameters, message):
+    process = start_node("lerobot_ros.nodes.policy_node", policy_parameters(**parameters))
+    assert process.process.wait(timeout=120) != 0
+    process.stop()
+    log = process.log_text()
+    assert "configure failed" in log and message in log, log[-2000:]
+
+
+def test_killing_the_policy_mid_episode_leaves_the_arm_holding(start_node, probe):
+    timeout = 0.5
+    start_node(
+        "lerobot_ros.nodes.sim_node", {"cameras": ["front"], "command_timeout": timeout, "seed": 5}
+    )
+    policy = start_node("lerobot_ros.nodes.policy_node", policy_parameters(use_sim_time=True))
+    states = probe.collect(JointState, topics.JOINT_STATES, qos.STATE)
+    statuses = probe.collect(PolicyStatus, topics.POLICY_STATUS, qos.STATE)
+    wait_for_status(probe, statuses, lambda s: s.state in ("waiting", "acting"))
+    probe.sim.reset(5)
+
+    def moved():
+        return states and np.abs(np.array(states[-1].position) - panda.HOME_POSITION).max() > 0.05  # noqa: E731
+
+    assert probe.spin_until(moved, 60), "the policy never moved the arm"
+    policy.kill()  # SIGKILL mid-motion: no hold command is ever sent
+    killed_at = time.monotonic()
+    probe.spin_for(timeout + 1.5)
+    assert time.monotonic() - killed_at >= timeout
+    states.clear()
+    probe.spin_for(1.0)
+    positions = np.array([s.position for s in states])
+    assert len(positions) > 10
+    assert np.abs(positions[-1] - positions[0]).max() < 0.005, (
+        "the arm kept moving after the policy died"
+    )
+    assert np.abs(np.array(states[-1].velocity)).max() < 0.02

@@ -114,11 +114,13 @@ def eval_sim_graph(
     max_episode_steps: int = 300,
     rviz_enabled: bool = False,
     rviz_config: str = "",
+    cameras: tuple[str, ...] = ("front",),
 ) -> list[NodeSpec]:
     """Sim + policy + eval. Lockstep (default): one sim step per action, deterministic and
-    as fast as the policy; ``lockstep=False`` runs both in real time at 30 Hz."""
+    as fast as the policy; ``lockstep=False`` runs both in real time at 30 Hz. The front
+    camera is rendered for the eval videos (a state-only policy needs no camera)."""
     graph = [
-        sim_node(lockstep=lockstep, cameras=["front"], max_episode_steps=max_episode_steps),
+        sim_node(lockstep=lockstep, cameras=list(cameras), max_episode_steps=max_episode_steps),
         policy_node(policy_path=policy_path, lockstep=lockstep),
         eval_node(),
     ]

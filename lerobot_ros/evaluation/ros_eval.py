@@ -36,6 +36,7 @@ class EvalRequest:
     max_episode_steps: int = 300
     realtime: bool = False
     episode_timeout_s: float = 120.0
+    cameras: tuple[str, ...] = ("front",)  # rendered by the sim (videos, image policies)
 
 
 class EvalFailed(RuntimeError):
@@ -57,6 +58,7 @@ def run_eval(request: EvalRequest) -> dict:
         policy_path=request.policy,
         lockstep=not request.realtime,
         max_episode_steps=request.max_episode_steps,
+        cameras=request.cameras,
     )
     processes = start_processes(graph, log_dir=request.output_dir / "logs")
     rclpy.init()

@@ -1,0 +1,213 @@
+"""Policy benchmark, measured in one run (not a test).
+
+Reports
+  1. eval throughput: env steps/s of the shipped policy evaluated through the ROS graph
+     (sim_node + policy_node in lockstep, separate processes, no camera rendered) vs
+     LeRobot's in-process rollout of the same policy over the same seeds, no rendering;
+  2. policy_node latency beyond the model: observation complete -> action published, minus
+     the policy call itself (processors + forward), with an image policy taking both
+     224x224 cameras over shared memory (an untrained ACT with a ResNet18, built here);
+  3. control rate in real time while chunks are computed: the image policy in asynchronous
+     mode against the free-running sim at 30 Hz; intervals between published commands.
+
+Goals (issue #3): ROS >= 0.8x in-process; latency beyond the model p50 <= 2 ms, p99 <= 5 ms;
+commands at 30 Hz while a chunk is being computed.
+
+    .venv/bin/python bench/bench_policy.py [--episodes 10] [--json bench/results/policy.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import rclpy  # noqa: E402
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from std_msgs.msg import Float64MultiArray  # noqa: E402
+
+from lerobot_ros.evaluation.in_process import evaluate_in_process  # noqa: E402
+from lerobot_ros.evaluation.ros_eval import EvalRequest, run_eval  # noqa: E402
+from lerobot_ros.graphs import policy_node, sim_node  # noqa: E402
+from lerobot_ros.interfaces import PolicyStatus  # noqa: E402
+from lerobot_ros.launching.runner import start_processes  # noqa: E402
+from lerobot_ros.policy.loading import shipped_policy_dir  # noqa: E402
+from lerobot_ros.ros import qos, topics  # noqa: E402
+from lerobot_ros.ros.network import apply_network_defaults  # noqa: E402
+from lerobot_ros.ros.sim_client import SimClient, spin_until  # noqa: E402
+
+WORK = Path("build/bench")
+
+
+def eval_throughput(episodes: int) -> dict:
+    seeds = list(range(episodes))
+    start = time.perf_counter()
+    outcomes = evaluate_in_process(shipped_policy_dir(), seeds)
+    in_process_s = time.perf_counter() - start
+    in_process_steps = sum(o.steps for o in outcomes)
+    info = run_eval(
+        EvalRequest(n_episodes=episodes, seed=0, output_dir=WORK / "eval", n_videos=0, cameras=())
+    )
+    # Lockstep ROS episodes take exactly the in-process steps when they end alike (checked).
+    ros_steps = in_process_steps
+    successes_equal = [e["success"] for e in info["per_episode"]] == [o.success for o in outcomes]
+    ros_s = info["aggregated"]["eval_s"]
+    return {
+        "episodes": episodes,
+        "in_process_steps_per_s": in_process_steps / in_process_s,
+        "ros_steps_per_s": ros_steps / ros_s,
+        "ratio_ros_vs_in_process": (ros_steps / ros_s) / (in_process_steps / in_process_s),
+        "same_success_per_seed": successes_equal,
+        "in_process_pc_success": 100.0 * np.mean([o.success for o in outcomes]),
+        "ros_pc_success": info["aggregated"]["pc_success"],
+    }
+
+
+def image_policy_checkpoint() -> Path:
+    """An untrained ACT taking state + both cameras (ResNet18 from scratch): latency only."""
+    path = WORK / "act_two_cameras"
+    if (path / "model.safetensors").is_file():
+        return path
+    import torch
+    from lerobot.configs.types import FeatureType, PolicyFeature
+    from lerobot.policies.act.configuration_act import ACTConfig
+    from lerobot.policies.act.modeling_act import ACTPolicy
+    from lerobot.policies.factory import make_pre_post_processors
+
+    image = PolicyFeature(type=FeatureType.VISUAL, shape=(3, 224, 224))
+    config = ACTConfig(
+        input_features={
+            "observation.state": PolicyFeature(type=FeatureType.STATE, shape=(8,)),
+            "observation.images.front": image,
+            "observation.images.wrist": image,
+        },
+        output_features={"action": PolicyFeature(type=FeatureType.ACTION, shape=(8,))},
+        pretrained_backbone_weights=None,
+        use_vae=False,
+        chunk_size=30,
+        n_action_steps=30,
+        device="cpu",
+    )
+    stats = {
+        "observation.state": {"mean": torch.zeros(8), "std": torch.ones(8)},
+        "action": {"mean": torch.zeros(8), "std": torch.ones(8)},
+        "observation.images.front": {
+            "mean": torch.full((3, 1, 1), 0.5),
+            "std": torch.full((3, 1, 1), 0.25),
+        },
+        "observation.images.wrist": {
+            "mean": torch.full((3, 1, 1), 0.5),
+            "std": torch.full((3, 1, 1), 0.25),
+        },
+    }
+    policy = ACTPolicy(config)
+    preprocessor, postprocessor = make_pre_post_processors(config, dataset_stats=stats)
+    policy.save_pretrained(path)
+    preprocessor.save_pretrained(path)
+    postprocessor.save_pretrained(path)
+    return path
+
+
+def watch(graph: list, seconds: float, lockstep: bool) -> tuple[list, list]:
+    """Start the graph, reset once, collect policy statuses and command wall times."""
+    apply_network_defaults()
+    processes = start_processes(graph, log_dir=WORK / ("lockstep" if lockstep else "realtime"))
+    rclpy.init()
+    node = rclpy.create_node("bench_policy_probe")
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    statuses: list = []
+    command_times: list[float] = []
+    node.create_subscription(PolicyStatus, topics.POLICY_STATUS, statuses.append, qos.STATE)
+    node.create_subscription(
+        Float64MultiArray,
+        topics.POSITION_COMMANDS,
+        lambda _: command_times.append(time.perf_counter()),
+        qos.COMMAND,
+    )
+    try:
+        if not spin_until(executor, lambda: any(s.state == "waiting" for s in statuses), 180):
+            raise RuntimeError("policy_node did not become active")
+        SimClient(node, executor).reset(3)
+        statuses.clear()
+        command_times.clear()
+        spin_until(executor, lambda: False, seconds)
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
+        for process in processes:
+            process.stop()
+    return statuses, command_times
+
+
+def latency_with_images(seconds: float) -> dict:
+    checkpoint = str(image_policy_checkpoint())
+    graph = [
+        sim_node(lockstep=True, cameras=["front", "wrist"], max_episode_steps=100000),
+        policy_node(policy_path=checkpoint, lockstep=True),
+    ]
+    statuses, _ = watch(graph, seconds, lockstep=True)
+    acting = [s for s in statuses if s.state == "acting"]
+    beyond = np.array([s.observation_to_action_s - s.inference_s for s in acting]) * 1000
+    inference = np.array([s.inference_s for s in acting]) * 1000
+    return {
+        "actions": len(acting),
+        "beyond_model_ms_p50": float(np.percentile(beyond, 50)),
+        "beyond_model_ms_p99": float(np.percentile(beyond, 99)),
+        "policy_call_ms_p50": float(np.percentile(inference, 50)),
+        "policy_call_ms_p99": float(np.percentile(inference, 99)),
+    }
+
+
+def realtime_rate_with_chunks(seconds: float) -> dict:
+    checkpoint = str(image_policy_checkpoint())
+    graph = [
+        sim_node(lockstep=False, cameras=["front", "wrist"], max_episode_steps=100000),
+        policy_node(policy_path=checkpoint, lockstep=False),
+    ]
+    statuses, command_times = watch(graph, seconds, lockstep=False)
+    intervals = np.diff(command_times) * 1000
+    chunk_ms = [s.inference_s * 1000 for s in statuses if s.state == "acting"]
+    return {
+        "commands_per_s": len(command_times) / seconds,
+        "interval_ms_p50": float(np.percentile(intervals, 50)),
+        "interval_ms_p99": float(np.percentile(intervals, 99)),
+        "interval_ms_max": float(intervals.max()),
+        "chunk_inference_ms_p50": float(np.percentile(chunk_ms, 50)) if chunk_ms else None,
+        "ticks_waiting_for_a_chunk": sum(1 for s in statuses if s.state == "waiting"),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--episodes", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--json", type=Path, default=Path("bench/results/policy.json"))
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    result = {
+        "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus, {platform.python_version()}",
+        "eval_throughput": eval_throughput(args.episodes),
+        "latency_two_cameras_lockstep": latency_with_images(args.seconds),
+        "realtime_two_cameras": realtime_rate_with_chunks(args.seconds),
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -19,6 +19,8 @@ commands at 30 Hz while a chunk is being computed.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import platform
@@ -51,7 +53,8 @@ WORK = Path("build/bench")
 def eval_throughput(episodes: int) -> dict:
     seeds = list(range(episodes))
     start = time.perf_counter()
-    outcomes = evaluate_in_process(shipped_policy_dir(), seeds)
+    with contextlib.redirect_stderr(io.StringIO()):  # LeRobot's rollout progress bars
+        outcomes = evaluate_in_process(shipped_policy_dir(), seeds)
     in_process_s = time.perf_counter() - start
     in_process_steps = sum(o.steps for o in outcomes)
     info = run_eval(
@@ -157,7 +160,8 @@ def latency_with_images(seconds: float) -> dict:
         policy_node(policy_path=checkpoint, lockstep=True),
     ]
     statuses, _ = watch(graph, seconds, lockstep=True)
-    acting = [s for s in statuses if s.state == "acting"]
+    # One status per action (the 1 Hz heartbeat repeats the last one: dropped).
+    acting = list({s.actions_published: s for s in statuses if s.state == "acting"}.values())
     beyond = np.array([s.observation_to_action_s - s.inference_s for s in acting]) * 1000
     inference = np.array([s.inference_s for s in acting]) * 1000
     return {

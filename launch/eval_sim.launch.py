@@ -9,44 +9,27 @@ comes from lerobot_ros.graphs, which `lerobot-ros run eval_sim` also reads.
 """
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
 
 from lerobot_ros.graphs import eval_sim_graph
+from lerobot_ros.launching.launch_actions import network_actions, network_argument, node_actions
 from lerobot_ros.resources import config_path
-from lerobot_ros.ros.network import localhost_environment
-
-
-def _network(context):
-    if LaunchConfiguration("network").perform(context) != "localhost":
-        return []
-    return [SetEnvironmentVariable(name, value) for name, value in localhost_environment().items()]
 
 
 def _nodes(context):
     def arg(name):
         return LaunchConfiguration(name).perform(context)
 
-    graph = eval_sim_graph(
-        policy_path=arg("policy_path"),
-        lockstep=arg("realtime").lower() != "true",
-        max_episode_steps=int(arg("max_episode_steps")),
-        rviz_enabled=arg("rviz").lower() == "true",
-        rviz_config=str(config_path("lerobot_ros.rviz")),
-    )
-    return [
-        Node(
-            package=spec.package,
-            executable=spec.executable,
-            name=spec.name,
-            parameters=[spec.parameters],
-            remappings=list(spec.remappings),
-            arguments=list(spec.arguments),
-            output="screen",
+    return node_actions(
+        eval_sim_graph(
+            policy_path=arg("policy_path"),
+            lockstep=arg("realtime").lower() != "true",
+            max_episode_steps=int(arg("max_episode_steps")),
+            rviz_enabled=arg("rviz").lower() == "true",
+            rviz_config=str(config_path("lerobot_ros.rviz")),
         )
-        for spec in graph
-    ]
+    )
 
 
 def generate_launch_description():
@@ -66,10 +49,8 @@ def generate_launch_description():
             DeclareLaunchArgument(
                 "rviz", default_value="false", description="start RViz (and robot_state_publisher)"
             ),
-            DeclareLaunchArgument(
-                "network", default_value="localhost", description="localhost | system"
-            ),
-            OpaqueFunction(function=_network),
+            network_argument(),
+            OpaqueFunction(function=network_actions),
             OpaqueFunction(function=_nodes),
         ]
     )

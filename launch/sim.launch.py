@@ -6,61 +6,40 @@ The node list comes from lerobot_ros.graphs, which `lerobot-ros run sim` also re
 """
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
 
 from lerobot_ros.graphs import sim_graph
+from lerobot_ros.launching.launch_actions import network_actions, network_argument, node_actions
 from lerobot_ros.resources import config_path
-from lerobot_ros.ros.network import localhost_environment
-
-
-def _network(context):
-    if LaunchConfiguration("network").perform(context) != "localhost":
-        return []  # "system": the user's own RMW/DDS settings, for multi-host graphs
-    return [SetEnvironmentVariable(name, value) for name, value in localhost_environment().items()]
 
 
 def _nodes(context):
     def arg(name):
         return LaunchConfiguration(name).perform(context)
 
-    graph = sim_graph(
-        rviz_enabled=arg("rviz").lower() == "true",
-        rviz_config=str(config_path("lerobot_ros.rviz")),
-        image_width=int(arg("image_width")),
-        image_height=int(arg("image_height")),
-        control_hz=float(arg("control_hz")),
-        seed=int(arg("seed")),
-    )
-    return [
-        Node(
-            package=spec.package,
-            executable=spec.executable,
-            name=spec.name,
-            parameters=[spec.parameters],
-            remappings=list(spec.remappings),
-            arguments=list(spec.arguments),
-            output="screen",
+    return node_actions(
+        sim_graph(
+            rviz_enabled=arg("rviz").lower() == "true",
+            rviz_config=str(config_path("lerobot_ros.rviz")),
+            image_width=int(arg("image_width")),
+            image_height=int(arg("image_height")),
+            control_hz=float(arg("control_hz")),
+            seed=int(arg("seed")),
         )
-        for spec in graph
-    ]
+    )
 
 
 def generate_launch_description():
     return LaunchDescription(
         [
             DeclareLaunchArgument("rviz", default_value="false", description="start RViz"),
-            DeclareLaunchArgument(
-                "network",
-                default_value="localhost",
-                description="localhost: DDS stays on this host; system: your own ROS network settings",
-            ),
+            network_argument(),
             DeclareLaunchArgument("image_width", default_value="224"),
             DeclareLaunchArgument("image_height", default_value="224"),
             DeclareLaunchArgument("control_hz", default_value="30.0"),
             DeclareLaunchArgument("seed", default_value="0"),
-            OpaqueFunction(function=_network),
+            OpaqueFunction(function=network_actions),
             OpaqueFunction(function=_nodes),
         ]
     )

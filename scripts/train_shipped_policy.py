@@ -213,6 +213,8 @@ evaluation rollout. Nothing was downloaded.
   `observation.environment_state` (cube pose: x, y, z, qw, qx, qy, qz, world frame), both
   normalised with the dataset's mean/std
 - output: `action`, 8 absolute joint position targets (same order)
+- task: the sim's defaults (`SimConfig`): cube x 0.40..0.65 m, y -0.20..0.20 m, yaw
+  -45..45 degrees (a quarter turn covers every cube pose), 300 steps per episode at most
 - ACT without VAE and without vision backbone: dim_model {args.dim_model}, \
 {args.encoder_layers} encoder layers, 1 decoder layer, chunk_size {args.chunk_size}, \
 n_action_steps {args.n_action_steps}, no temporal ensembling; {facts["parameters"]:,} parameters

@@ -16,10 +16,9 @@ import threading
 import time
 from pathlib import Path
 
-import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
@@ -28,7 +27,7 @@ from lerobot_ros.evaluation.metrics import EpisodeRecord, eval_info
 from lerobot_ros.evaluation.report import write_eval_info, write_plot, write_video
 from lerobot_ros.interfaces import EvaluatePolicy, ResetEpisode, TaskStatus
 from lerobot_ros.ros import conversions, qos, topics
-from lerobot_ros.ros.network import apply_network_defaults
+from lerobot_ros.ros.node_main import run_node
 
 DEFAULT_EPISODE_TIMEOUT_S = 120.0
 VIDEO_CAMERA = "front"
@@ -221,19 +220,7 @@ class EvalNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    apply_network_defaults()
-    rclpy.init(args=args)
-    node = EvalNode()
-    executor = MultiThreadedExecutor(num_threads=4)
-    executor.add_node(node)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node("eval_node", EvalNode, lambda: MultiThreadedExecutor(num_threads=4), args)
 
 
 if __name__ == "__main__":

@@ -25,9 +25,9 @@ import time
 from typing import Any
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.clock import Clock, ClockType
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64MultiArray
@@ -58,7 +58,7 @@ from lerobot_ros.policy.safety import SafetyLayer
 from lerobot_ros.resources import config_path, node_defaults
 from lerobot_ros.robots import panda
 from lerobot_ros.ros import conversions, qos, topics
-from lerobot_ros.ros.network import apply_network_defaults
+from lerobot_ros.ros.node_main import StartupError, run_node
 
 DEFAULT_MAPPING = "features/panda_pick_cube.yaml"
 
@@ -78,7 +78,11 @@ class PolicyNode(LifecycleNode):
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", qos.STATE)
         self.create_service(SetBool, topics.POLICY_ESTOP, self.on_estop)
         self.create_service(Trigger, topics.POLICY_RESET, self.on_reset)
-        self.create_timer(1.0, self.publish_diagnostics)
+        # Wall-clock (steady) timer: under sim time a paused or lockstep clock stands still,
+        # and late subscribers must still learn the node's state.
+        self.create_timer(
+            1.0, self.publish_heartbeat, clock=Clock(clock_type=ClockType.STEADY_TIME)
+        )
 
     def _reset_runtime_state(self) -> None:
         self.actions_published = 0
@@ -359,6 +363,10 @@ class PolicyNode(LifecycleNode):
         status.clamped = self.clamped
         self.status_pub.publish(status)
 
+    def publish_heartbeat(self) -> None:
+        self.publish_status()
+        self.publish_diagnostics()
+
     def publish_diagnostics(self) -> None:
         level = {
             "acting": DiagnosticStatus.OK,
@@ -422,25 +430,17 @@ class PolicyNode(LifecycleNode):
         return response
 
 
+def autostart(node: PolicyNode) -> None:
+    """Configure and activate at start, as a lifecycle manager would (``autostart`` param)."""
+    if not node.get_parameter("autostart").value:
+        return
+    if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+        raise StartupError(node.reason)
+    node.trigger_activate()
+
+
 def main(args: list[str] | None = None) -> int:
-    apply_network_defaults()
-    rclpy.init(args=args)
-    node = PolicyNode()
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    try:
-        if node.get_parameter("autostart").value:
-            if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
-                print(f"policy_node: {node.reason}", file=sys.stderr)
-                return 1
-            node.trigger_activate()
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node("policy_node", PolicyNode, SingleThreadedExecutor, args, on_created=autostart)
 
 
 if __name__ == "__main__":

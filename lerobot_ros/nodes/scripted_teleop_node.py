@@ -10,8 +10,7 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-import rclpy
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
@@ -20,7 +19,7 @@ from visualization_msgs.msg import MarkerArray
 from lerobot_ros.interfaces import TaskStatus
 from lerobot_ros.robots import panda
 from lerobot_ros.ros import qos, topics
-from lerobot_ros.ros.network import apply_network_defaults
+from lerobot_ros.ros.node_main import run_node
 from lerobot_ros.sim.expert import ScriptedPickExpert
 
 CUBE_MARKER_NAME = "cube"
@@ -69,17 +68,7 @@ class ScriptedTeleopNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    apply_network_defaults()
-    rclpy.init(args=args)
-    node = ScriptedTeleopNode()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node("scripted_teleop_node", ScriptedTeleopNode, SingleThreadedExecutor, args)
 
 
 if __name__ == "__main__":

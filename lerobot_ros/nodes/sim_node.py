@@ -11,10 +11,7 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-import rclpy
 from builtin_interfaces.msg import Time
-from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
@@ -29,7 +26,7 @@ from lerobot_ros.interfaces import ResetEpisode, StepSimulation, TaskStatus
 from lerobot_ros.resources import node_defaults
 from lerobot_ros.robots import panda
 from lerobot_ros.ros import conversions, qos, topics
-from lerobot_ros.ros.network import apply_network_defaults
+from lerobot_ros.ros.node_main import run_node
 from lerobot_ros.sim.pick_cube import PickCubeSim, SimConfig
 
 WORLD_FRAME = "world"
@@ -42,7 +39,8 @@ class SimNode(Node):
         control_hz = self.declare_parameter("control_hz", defaults["control_hz"]).value
         width = self.declare_parameter("image_width", defaults["image_width"]).value
         height = self.declare_parameter("image_height", defaults["image_height"]).value
-        self.cameras = tuple(self.declare_parameter("cameras", defaults["cameras"]).value)
+        # An empty list on the command line (cameras:=[]) arrives without a type, as None.
+        self.cameras = tuple(self.declare_parameter("cameras", defaults["cameras"]).value or ())
         timeout = self.declare_parameter("command_timeout", defaults["command_timeout"]).value
         max_steps = self.declare_parameter("max_episode_steps", defaults["max_episode_steps"]).value
         self.seed = int(self.declare_parameter("seed", defaults["seed"]).value)
@@ -254,33 +252,15 @@ class SimNode(Node):
         )
 
     def destroy_node(self) -> None:
-        self.sim.close()
+        if hasattr(self, "sim"):  # not when __init__ failed part-way
+            self.sim.close()
         super().destroy_node()
 
 
 def main(args: list[str] | None = None) -> int:
-    apply_network_defaults()
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = SimNode()
-        # The events executor costs a fraction of the default one per wake-up, which at
-        # 30 Hz with two cameras is a visible share of the control loop (see bench/).
-        # (Its spin() does not fire timers in rclpy 9.1; spin_once does.)
-        executor = EventsExecutor()
-        executor.add_node(node)
-        while rclpy.ok():
-            executor.spin_once(timeout_sec=0.1)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except (ValueError, ParameterException) as error:  # bad parameters: say so, exit non-zero
-        print(f"sim_node: {error}", file=sys.stderr)
-        return 2
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    # The events executor costs a fraction of the default one per wake-up, which at 30 Hz
+    # with two cameras is a visible share of the control loop (see bench/bench_sim.py).
+    return run_node("sim_node", SimNode, EventsExecutor, args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,53 @@
+"""The ``main()`` every lerobot_ros node shares: network defaults, init, spin, clean exit."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import rclpy
+from rclpy.exceptions import ParameterException
+from rclpy.executors import Executor, ExternalShutdownException
+from rclpy.node import Node
+
+from lerobot_ros.ros.network import apply_network_defaults
+
+
+class StartupError(RuntimeError):
+    """The node cannot start (bad parameters, a failed configure): exit non-zero with this."""
+
+
+def run_node(
+    name: str,
+    make_node: Callable[[], Node],
+    make_executor: Callable[[], Executor],
+    args: list[str] | None = None,
+    on_created: Callable[[Node], None] | None = None,
+) -> int:
+    """Create and spin one node until Ctrl-C/SIGTERM; exit code 2 on a startup error.
+
+    ``on_created`` runs before spinning (e.g. lifecycle autostart); it raises StartupError
+    to refuse to run. The executor is spun with ``spin_once`` in a loop: rclpy 9.1's
+    EventsExecutor does not fire timers from ``spin()``.
+    """
+    apply_network_defaults()
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = make_node()
+        if on_created is not None:
+            on_created(node)
+        executor = make_executor()
+        executor.add_node(node)
+        while rclpy.ok():
+            executor.spin_once(timeout_sec=0.1)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except (StartupError, ValueError, ParameterException) as error:
+        print(f"{name}: {error}", file=sys.stderr)
+        return 2
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0

@@ -73,7 +73,8 @@ def eval_node(**parameters: object) -> NodeSpec:
         executable="eval_node",
         module="lerobot_ros.nodes.eval_node",
         class_name="EvalNode",
-        parameters={"use_sim_time": True, **parameters},
+        # No use_sim_time: it only counts statuses, and /clock at lockstep speed is not free.
+        parameters=dict(parameters),
     )
 
 

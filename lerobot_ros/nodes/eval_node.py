@@ -28,6 +28,7 @@ from lerobot_ros.evaluation.report import write_eval_info, write_plot, write_vid
 from lerobot_ros.interfaces import EvaluatePolicy, ResetEpisode, TaskStatus
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.node_main import run_node
+from lerobot_ros.ros.sim_client import DISCOVERY_SETTLE_S
 
 DEFAULT_EPISODE_TIMEOUT_S = 120.0
 VIDEO_CAMERA = "front"
@@ -40,17 +41,15 @@ class EvalNode(Node):
         self._statuses: dict[int, dict[int, TaskStatus]] = {}  # episode -> step -> status
         self._frames: dict[int, object] = {}  # stamp (ns) -> image, while recording
         self._recording = False
-        inputs = MutuallyExclusiveCallbackGroup()
+        self._inputs = MutuallyExclusiveCallbackGroup()
         self.create_subscription(
-            TaskStatus, topics.TASK_STATUS, self.on_status, qos.TASK_STATUS, callback_group=inputs
+            TaskStatus,
+            topics.TASK_STATUS,
+            self.on_status,
+            qos.TASK_STATUS,
+            callback_group=self._inputs,
         )
-        self.create_subscription(
-            Image,
-            topics.camera_image(VIDEO_CAMERA),
-            self.on_image,
-            qos.IMAGE,
-            callback_group=inputs,
-        )
+        self._image_subscription = None  # only while an episode is recorded: images are heavy
         clients = ReentrantCallbackGroup()
         self.reset_client = self.create_client(
             ResetEpisode, topics.TASK_RESET, callback_group=clients
@@ -75,6 +74,27 @@ class EvalNode(Node):
             self._statuses.setdefault(msg.episode_index, {})[msg.step] = msg
             self._condition.notify_all()
 
+    def _subscribe_images(self, on: bool) -> None:
+        """Images are heavy: subscribed only while episodes are recorded."""
+        if on and self._image_subscription is None:
+            self._image_subscription = self.create_subscription(
+                Image,
+                topics.camera_image(VIDEO_CAMERA),
+                self.on_image,
+                qos.IMAGE,
+                callback_group=self._inputs,
+            )
+            # Matched both ways before the first reset, or the first frames are lost.
+            deadline = time.monotonic() + 5.0
+            while (
+                self._image_subscription.get_publisher_count() == 0 and time.monotonic() < deadline
+            ):
+                time.sleep(0.05)
+            time.sleep(0.3)
+        elif not on and self._image_subscription is not None:
+            self.destroy_subscription(self._image_subscription)
+            self._image_subscription = None
+
     def on_image(self, msg: Image) -> None:
         if self._recording:
             stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
@@ -93,7 +113,10 @@ class EvalNode(Node):
         future = client.call_async(request)
         done = threading.Event()
         future.add_done_callback(lambda _: done.set())
-        return future.result() if done.wait(timeout) else None
+        if done.wait(timeout):
+            return future.result()
+        client.remove_pending_request(future)
+        return None
 
     def _wait_episode_end(self, episode: int, max_steps: int, timeout: float, goal_handle) -> str:  # noqa: ANN001
         deadline = time.monotonic() + timeout
@@ -120,6 +143,7 @@ class EvalNode(Node):
         finally:
             self._busy = False
             self._recording = False
+            self._subscribe_images(False)
 
     def _evaluate(self, goal_handle) -> EvaluatePolicy.Result:  # noqa: ANN001
         goal = goal_handle.request
@@ -135,6 +159,8 @@ class EvalNode(Node):
             self.get_logger().warning(
                 f"no {topics.POLICY_RESET} service: policies are not reset between episodes"
             )
+        if self.reset_client.wait_for_service(timeout_sec=10.0):
+            time.sleep(DISCOVERY_SETTLE_S)  # response channels matched too (see sim_client)
         started = time.time()
         for i in range(n_episodes):
             seed = goal.start_seed + i
@@ -146,10 +172,15 @@ class EvalNode(Node):
                 messages.append(f"episode {i}: {topics.POLICY_RESET} did not answer")
             self._frames = {}
             self._recording = output_dir is not None and i < goal.n_videos
+            self._subscribe_images(self._recording)
             request = ResetEpisode.Request(
                 use_seed=True, seed=seed, max_episode_steps=goal.max_episode_steps
             )
-            response = self._call(self.reset_client, request, 30.0)
+            response = None
+            for _ in range(3):  # a lost answer is retried: a repeated reset is harmless
+                response = self._call(self.reset_client, request, 10.0)
+                if response is not None:
+                    break
             if response is None or not response.success:
                 result.message = f"episode {i}: {topics.TASK_RESET} failed ({getattr(response, 'message', 'no answer')})"
                 self.get_logger().error(result.message)
@@ -220,7 +251,7 @@ class EvalNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    return run_node("eval_node", EvalNode, lambda: MultiThreadedExecutor(num_threads=4), args)
+    return run_node("eval_node", EvalNode, lambda: MultiThreadedExecutor(num_threads=2), args)
 
 
 if __name__ == "__main__":

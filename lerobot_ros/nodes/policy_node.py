@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.clock import Clock, ClockType
-from rclpy.executors import SingleThreadedExecutor
+from rclpy.experimental import EventsExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64MultiArray
@@ -440,7 +440,7 @@ def autostart(node: PolicyNode) -> None:
 
 
 def main(args: list[str] | None = None) -> int:
-    return run_node("policy_node", PolicyNode, SingleThreadedExecutor, args, on_created=autostart)
+    return run_node("policy_node", PolicyNode, EventsExecutor, args, on_created=autostart)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,12 @@ def spin_until(executor: Executor, condition: Callable[[], bool], timeout: float
     return True
 
 
+# wait_for_service() only proves the request channel is matched; the server may not have
+# discovered the client's response reader yet, and a response sent before that is lost. A
+# new client waits this long once before its first call (the usual ROS 2 work-around).
+DISCOVERY_SETTLE_S = 0.5
+
+
 class SimClient:
     def __init__(self, node: Node, executor: Executor, timeout: float = 10.0) -> None:
         self.executor = executor
@@ -34,24 +40,31 @@ class SimClient:
         self._reset = node.create_client(ResetEpisode, topics.TASK_RESET)
         self._pause = node.create_client(SetBool, topics.SIM_PAUSE)
         self._step = node.create_client(StepSimulation, topics.SIM_STEP)
+        self._settled: set[str] = set()
 
-    def _call(self, client, request):  # noqa: ANN001, ANN202 - any service type
+    def _call(self, client, request, attempts: int = 1):  # noqa: ANN001, ANN202 - any service
         if not client.wait_for_service(timeout_sec=self.timeout):
             raise ServiceUnavailable(
                 f"service {client.srv_name} is not available (is sim_node running?)"
             )
-        future = client.call_async(request)
-        if not spin_until(self.executor, future.done, self.timeout):
-            raise ServiceUnavailable(
-                f"service {client.srv_name} did not answer within {self.timeout} s"
-            )
-        return future.result()
+        if client.srv_name not in self._settled:
+            spin_until(self.executor, lambda: False, DISCOVERY_SETTLE_S)
+            self._settled.add(client.srv_name)
+        for _ in range(attempts):
+            future = client.call_async(request)
+            if spin_until(self.executor, future.done, self.timeout / attempts):
+                return future.result()
+            client.remove_pending_request(future)
+        raise ServiceUnavailable(
+            f"service {client.srv_name} did not answer within {self.timeout} s"
+        )
 
     def reset(self, seed: int | None = None) -> ResetEpisode.Response:
         request = ResetEpisode.Request(
             use_seed=seed is not None, seed=seed if seed is not None else 0
         )
-        response = self._call(self._reset, request)
+        # A repeated reset is harmless (same seed, same scene), so a lost answer is retried.
+        response = self._call(self._reset, request, attempts=3)
         if not response.success:
             raise RuntimeError(f"reset failed: {response.message}")
         return response

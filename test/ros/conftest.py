@@ -53,9 +53,7 @@ def probe():
     p.close()
 
 
-@pytest.fixture(scope="module")
-def start_node(tmp_path_factory):
-    """Start node processes for a module; all are stopped (SIGINT) at its end."""
+def _node_starter(tmp_path_factory):
     started: list[NodeProcess] = []
 
     def start(module: str, parameters: dict | None = None) -> NodeProcess:
@@ -64,6 +62,22 @@ def start_node(tmp_path_factory):
         started.append(process)
         return process
 
+    return start, started
+
+
+@pytest.fixture
+def start_node(tmp_path_factory):
+    """Start node processes for one test; all are stopped (SIGINT) at its end."""
+    start, started = _node_starter(tmp_path_factory)
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def start_module_node(tmp_path_factory):
+    """As start_node, for processes shared by the tests of a module."""
+    start, started = _node_starter(tmp_path_factory)
     yield start
     for process in started:
         process.stop()

@@ -171,3 +171,37 @@ def test_killing_the_policy_mid_episode_leaves_the_arm_holding(start_node, probe
         "the arm kept moving after the policy died"
     )
     assert np.abs(np.array(states[-1].velocity)).max() < 0.02
+
+
+def test_lifecycle_deactivate_holds_and_activate_resumes(start_node, probe):
+    from lifecycle_msgs.msg import Transition
+    from lifecycle_msgs.srv import ChangeState
+
+    start_node("lerobot_ros.nodes.policy_node", policy_parameters())
+    statuses = probe.collect(PolicyStatus, topics.POLICY_STATUS, qos.STATE)
+    commands = probe.collect(Float64MultiArray, topics.POSITION_COMMANDS, qos.COMMAND)
+    robot = FakeRobot(probe)
+    robot.send_state = robot.send_marker = True
+    wait_for_status(probe, statuses, lambda s: s.state == "acting")
+    change_state = probe.node.create_client(ChangeState, "/policy_node/change_state")
+    assert change_state.wait_for_service(timeout_sec=10)
+
+    def transition(transition_id: int) -> bool:
+        future = change_state.call_async(
+            ChangeState.Request(transition=Transition(id=transition_id))
+        )
+        assert probe.spin_until(future.done, 20)
+        return future.result().success
+
+    before = len(commands)
+    assert transition(Transition.TRANSITION_DEACTIVATE)
+    wait_for_status(probe, statuses, lambda s: s.state == "inactive")
+    probe.spin_for(0.3)
+    np.testing.assert_allclose(commands[-1].data, panda.HOME_POSITION, atol=1e-9)  # the hold
+    assert len(commands) > before
+    count = len(commands)
+    probe.spin_for(1.0)
+    assert len(commands) == count, "an inactive policy kept commanding"
+
+    assert transition(Transition.TRANSITION_ACTIVATE)
+    assert probe.spin_until(lambda: len(commands) > count + 5, 30)

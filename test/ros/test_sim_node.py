@@ -28,8 +28,8 @@ COMMAND_TIMEOUT = 0.3
 
 
 @pytest.fixture(scope="module")
-def sim(start_node):
-    return start_node(
+def sim(start_module_node):
+    return start_module_node(
         "lerobot_ros.nodes.sim_node",
         {
             "image_width": WIDTH,

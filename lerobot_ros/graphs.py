@@ -122,7 +122,9 @@ def eval_sim_graph(
     camera is rendered for the eval videos (a state-only policy needs no camera)."""
     graph = [
         sim_node(lockstep=lockstep, cameras=list(cameras), max_episode_steps=max_episode_steps),
-        policy_node(policy_path=policy_path, lockstep=lockstep),
+        # Lockstep acts on message stamps: no sim-time clock to follow (saves a /clock
+        # subscription at the loop's full rate).
+        policy_node(policy_path=policy_path, lockstep=lockstep, use_sim_time=not lockstep),
         eval_node(),
     ]
     if rviz_enabled:

@@ -17,8 +17,9 @@ import time
 from pathlib import Path
 
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
@@ -41,22 +42,18 @@ class EvalNode(Node):
         self._statuses: dict[int, dict[int, TaskStatus]] = {}  # episode -> step -> status
         self._frames: dict[int, object] = {}  # stamp (ns) -> image, while recording
         self._recording = False
-        self._inputs = MutuallyExclusiveCallbackGroup()
-        self.create_subscription(
-            TaskStatus,
-            topics.TASK_STATUS,
-            self.on_status,
-            qos.TASK_STATUS,
-            callback_group=self._inputs,
-        )
+        # Statuses arrive at the loop's full rate (hundreds per second in lockstep): they and
+        # the service clients live on a companion node spun by a cheap events executor in its
+        # own thread, so the multi-threaded executor of the action server stays idle.
+        self.io = Node("eval_node_io", context=self.context)
+        self.io.create_subscription(TaskStatus, topics.TASK_STATUS, self.on_status, qos.TASK_STATUS)
         self._image_subscription = None  # only while an episode is recorded: images are heavy
-        clients = ReentrantCallbackGroup()
-        self.reset_client = self.create_client(
-            ResetEpisode, topics.TASK_RESET, callback_group=clients
-        )
-        self.policy_reset_client = self.create_client(
-            Trigger, topics.POLICY_RESET, callback_group=clients
-        )
+        self.reset_client = self.io.create_client(ResetEpisode, topics.TASK_RESET)
+        self.policy_reset_client = self.io.create_client(Trigger, topics.POLICY_RESET)
+        self._io_executor = EventsExecutor(context=self.context)
+        self._io_executor.add_node(self.io)
+        self._io_thread = threading.Thread(target=self._spin_io, name="eval_io", daemon=True)
+        self._io_thread.start()
         self._busy = False
         ActionServer(
             self,
@@ -68,6 +65,18 @@ class EvalNode(Node):
             callback_group=ReentrantCallbackGroup(),
         )
 
+    def _spin_io(self) -> None:
+        while self.context.ok():
+            try:
+                self._io_executor.spin_once(timeout_sec=0.1)
+            except ExternalShutdownException:
+                return
+
+    def destroy_node(self) -> None:
+        self._io_executor.shutdown()
+        self.io.destroy_node()
+        super().destroy_node()
+
     # --- inputs ---------------------------------------------------------------------------
     def on_status(self, msg: TaskStatus) -> None:
         with self._condition:
@@ -77,12 +86,8 @@ class EvalNode(Node):
     def _subscribe_images(self, on: bool) -> None:
         """Images are heavy: subscribed only while episodes are recorded."""
         if on and self._image_subscription is None:
-            self._image_subscription = self.create_subscription(
-                Image,
-                topics.camera_image(VIDEO_CAMERA),
-                self.on_image,
-                qos.IMAGE,
-                callback_group=self._inputs,
+            self._image_subscription = self.io.create_subscription(
+                Image, topics.camera_image(VIDEO_CAMERA), self.on_image, qos.IMAGE
             )
             # Matched both ways before the first reset, or the first frames are lost.
             deadline = time.monotonic() + 5.0
@@ -92,7 +97,7 @@ class EvalNode(Node):
                 time.sleep(0.05)
             time.sleep(0.3)
         elif not on and self._image_subscription is not None:
-            self.destroy_subscription(self._image_subscription)
+            self.io.destroy_subscription(self._image_subscription)
             self._image_subscription = None
 
     def on_image(self, msg: Image) -> None:

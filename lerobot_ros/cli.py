@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the ROS/LeRobot imports stay lazy: `lerobot-ros --help` is instant
+    from lerobot_ros.evaluation.ros_eval import EvalRequest
 
 
 def _sim(ros_args: list[str]) -> int:
@@ -13,13 +17,14 @@ def _sim(ros_args: list[str]) -> int:
     return sim_node.main(["lerobot-ros-sim", *ros_args])
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from lerobot_ros.scripted_demo import run_scripted_demo
+def _expert_demo(args: argparse.Namespace) -> int:
+    from lerobot_ros.evaluation.ros_eval import EvalRequest
+    from lerobot_ros.graphs import expert_eval_sim_graph
 
-    summary = run_scripted_demo(args.n_episodes, args.seed, args.output_dir)
-    print(f"outputs: {args.output_dir.resolve()} (summary.json, episode_0_front.mp4, sim_node.log)")
-    print(f"pc_success: {summary['pc_success']:.1f}")
-    return 0 if summary["n_episodes"] == len(summary["episodes"]) else 1
+    request = EvalRequest(
+        n_episodes=args.n_episodes, seed=args.seed, output_dir=args.output_dir, n_videos=1
+    )
+    return _report_eval(request, expert_eval_sim_graph(), args.output_dir)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -71,7 +76,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from lerobot_ros.evaluation.ros_eval import EvalFailed, EvalRequest, run_eval
+    from lerobot_ros.evaluation.ros_eval import EvalRequest
 
     request = EvalRequest(
         policy=args.policy,
@@ -82,8 +87,15 @@ def _eval(args: argparse.Namespace) -> int:
         max_episode_steps=args.max_episode_steps,
         realtime=args.realtime,
     )
+    return _report_eval(request, None, args.output_dir)
+
+
+def _report_eval(request: EvalRequest, graph: list | None, output_dir: Path) -> int:
+    """Run an eval, print LeRobot's metrics, pc_success last; non-zero if it failed."""
+    from lerobot_ros.evaluation.ros_eval import EvalFailed, run_eval
+
     try:
-        info = run_eval(request)
+        info = run_eval(request, graph)
     except EvalFailed as error:
         print(f"eval failed: {error}", file=sys.stderr)
         return 1
@@ -94,10 +106,11 @@ def _eval(args: argparse.Namespace) -> int:
             f"sum_reward={episode['sum_reward']:.2f} max_reward={episode['max_reward']:.2f}"
         )
     print(
-        f"avg_sum_reward: {aggregated['avg_sum_reward']:.3f}  avg_max_reward: {aggregated['avg_max_reward']:.3f}  "
+        f"avg_sum_reward: {aggregated['avg_sum_reward']:.3f}  "
+        f"avg_max_reward: {aggregated['avg_max_reward']:.3f}  "
         f"eval_s: {aggregated['eval_s']:.1f}  eval_ep_s: {aggregated['eval_ep_s']:.2f}"
     )
-    print(f"outputs: {args.output_dir.resolve()} (eval_info.json, eval_plot.png, videos/, logs/)")
+    print(f"outputs: {output_dir.resolve()} (eval_info.json, eval_plot.png, videos/, logs/)")
     print(f"pc_success: {aggregated['pc_success']:.1f}")
     return 0
 
@@ -111,11 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
         "sim", help="run sim_node (extra arguments go to ROS, e.g. --ros-args -p image_width:=320)"
     )
     demo = commands.add_parser(
-        "demo", help="headless demo: the scripted expert over the ROS sim graph"
+        "expert-demo", help="the scripted expert solving seeded episodes through the ROS sim graph"
     )
     demo.add_argument("--n-episodes", type=int, default=3)
     demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--output-dir", type=Path, default=Path("outputs/demo"))
+    demo.add_argument("--output-dir", type=Path, default=Path("outputs/expert_demo"))
     run = commands.add_parser("run", help="run a graph (sim, eval_sim) without ros2 launch")
     run.add_argument("graph", choices=sorted(GRAPHS))
     run.add_argument("--composed", action="store_true", help="all nodes in one process")
@@ -153,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "expert-demo":
         if args.n_episodes < 1:
             parser.error("--n-episodes must be >= 1")
-        return _demo(args)
+        return _expert_demo(args)
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -78,6 +78,18 @@ def eval_node(**parameters: object) -> NodeSpec:
     )
 
 
+def scripted_teleop_node(**parameters: object) -> NodeSpec:
+    return NodeSpec(
+        name="scripted_teleop_node",
+        package=PACKAGE_NAME,
+        executable="scripted_teleop_node",
+        module="lerobot_ros.nodes.scripted_teleop_node",
+        class_name="ScriptedTeleopNode",
+        parameters=dict(parameters),
+        publishes=(topics.POSITION_COMMANDS,),
+    )
+
+
 def robot_state_publisher() -> NodeSpec:
     """TF for RViz from /robot_description + /joint_states (present in any ROS install)."""
     return NodeSpec(
@@ -130,6 +142,16 @@ def eval_sim_graph(
     if rviz_enabled:
         graph += [robot_state_publisher(), rviz(rviz_config)]
     return graph
+
+
+def expert_eval_sim_graph(max_episode_steps: int = 300) -> list[NodeSpec]:
+    """The scripted expert driving the sim in real time, scored by eval_node (a check of
+    the graph without a learned policy)."""
+    return [
+        sim_node(cameras=["front"], max_episode_steps=max_episode_steps),
+        scripted_teleop_node(),
+        eval_node(),
+    ]
 
 
 GRAPHS = {"sim": sim_graph, "eval_sim": eval_sim_graph}

@@ -17,7 +17,7 @@ from rclpy.action import ActionClient
 from rclpy.executors import SingleThreadedExecutor
 from tqdm import tqdm
 
-from lerobot_ros.graphs import eval_sim_graph
+from lerobot_ros.graphs import NodeSpec, eval_sim_graph
 from lerobot_ros.interfaces import EvaluatePolicy, PolicyStatus
 from lerobot_ros.launching.processes import NodeProcess
 from lerobot_ros.launching.runner import start_processes
@@ -50,16 +50,22 @@ def _dead(processes: list[NodeProcess]) -> str | None:
     return None
 
 
-def run_eval(request: EvalRequest) -> dict:
-    """Run the whole eval; returns eval_info. EvalFailed if the graph or the goal fails."""
+def run_eval(request: EvalRequest, graph: list[NodeSpec] | None = None) -> dict:
+    """Run the whole eval; returns eval_info. EvalFailed if the graph or the goal fails.
+
+    ``graph`` defaults to the policy eval graph of the request; any graph with an
+    ``eval_node`` and something commanding the robot works (e.g. the scripted expert).
+    """
     apply_network_defaults()
     request.output_dir.mkdir(parents=True, exist_ok=True)
-    graph = eval_sim_graph(
-        policy_path=request.policy,
-        lockstep=not request.realtime,
-        max_episode_steps=request.max_episode_steps,
-        cameras=request.cameras,
-    )
+    if graph is None:
+        graph = eval_sim_graph(
+            policy_path=request.policy,
+            lockstep=not request.realtime,
+            max_episode_steps=request.max_episode_steps,
+            cameras=request.cameras,
+        )
+    has_policy = any(spec.name == "policy_node" for spec in graph)
     processes = start_processes(graph, log_dir=request.output_dir / "logs")
     rclpy.init()
     node = rclpy.create_node("lerobot_ros_eval_client")
@@ -74,7 +80,10 @@ def run_eval(request: EvalRequest) -> dict:
         deadline = time.monotonic() + 180
         # Ready = the action server is up and the policy is active: in lockstep, an episode
         # whose first observation the policy missed would never take a step.
-        while not (client.server_is_ready() and set(policy_states) & {"waiting", "acting"}):
+        while not (
+            client.server_is_ready()
+            and (not has_policy or set(policy_states) & {"waiting", "acting"})
+        ):
             problem = _dead(processes)
             if problem:
                 raise EvalFailed(f"the eval graph did not come up: {problem}")

@@ -30,63 +30,50 @@ class NodeSpec:
     publishes: tuple[str, ...] = ()
 
 
+def _own_node(
+    name: str, class_name: str, parameters: dict, publishes: tuple[str, ...] = ()
+) -> NodeSpec:
+    """One of our nodes: executable ``name``, class ``class_name`` in lerobot_ros/nodes/<name>.py."""
+    return NodeSpec(
+        name=name,
+        package=PACKAGE_NAME,
+        executable=name,
+        module=f"lerobot_ros.nodes.{name}",
+        class_name=class_name,
+        parameters=parameters,
+        publishes=publishes,
+    )
+
+
 def sim_node(**parameters: object) -> NodeSpec:
     from lerobot_ros.robots.panda import CAMERA_NAMES  # keep this module light to import
 
     camera_topics = tuple(
         t for c in CAMERA_NAMES for t in (topics.camera_image(c), topics.camera_info(c))
     )
-    return NodeSpec(
-        name="sim_node",
-        package=PACKAGE_NAME,
-        executable="sim_node",
-        module="lerobot_ros.nodes.sim_node",
-        class_name="SimNode",
-        parameters=dict(parameters),
-        publishes=(
-            topics.JOINT_STATES,
-            topics.CLOCK,
-            topics.ROBOT_DESCRIPTION,
-            topics.SCENE_MARKERS,
-            topics.TASK_STATUS,
-            *camera_topics,
-        ),
+    sim_topics = (topics.JOINT_STATES, topics.CLOCK, topics.ROBOT_DESCRIPTION, topics.SCENE_MARKERS)
+    return _own_node(
+        "sim_node", "SimNode", dict(parameters), (*sim_topics, topics.TASK_STATUS, *camera_topics)
     )
 
 
 def policy_node(**parameters: object) -> NodeSpec:
-    return NodeSpec(
-        name="policy_node",
-        package=PACKAGE_NAME,
-        executable="policy_node",
-        module="lerobot_ros.nodes.policy_node",
-        class_name="PolicyNode",
-        parameters={"use_sim_time": True, **parameters},
-        publishes=(topics.POSITION_COMMANDS, topics.POLICY_STATUS),
+    return _own_node(
+        "policy_node",
+        "PolicyNode",
+        {"use_sim_time": True, **parameters},
+        (topics.POSITION_COMMANDS, topics.POLICY_STATUS),
     )
 
 
 def eval_node(**parameters: object) -> NodeSpec:
-    return NodeSpec(
-        name="eval_node",
-        package=PACKAGE_NAME,
-        executable="eval_node",
-        module="lerobot_ros.nodes.eval_node",
-        class_name="EvalNode",
-        # No use_sim_time: it only counts statuses, and /clock at lockstep speed is not free.
-        parameters=dict(parameters),
-    )
+    # No use_sim_time: it only counts statuses, and /clock at lockstep speed is not free.
+    return _own_node("eval_node", "EvalNode", dict(parameters))
 
 
 def scripted_teleop_node(**parameters: object) -> NodeSpec:
-    return NodeSpec(
-        name="scripted_teleop_node",
-        package=PACKAGE_NAME,
-        executable="scripted_teleop_node",
-        module="lerobot_ros.nodes.scripted_teleop_node",
-        class_name="ScriptedTeleopNode",
-        parameters=dict(parameters),
-        publishes=(topics.POSITION_COMMANDS,),
+    return _own_node(
+        "scripted_teleop_node", "ScriptedTeleopNode", dict(parameters), (topics.POSITION_COMMANDS,)
     )
 
 

@@ -115,6 +115,67 @@ def _report_eval(request: EvalRequest, graph: list | None, output_dir: Path) -> 
     return 0
 
 
+def _load_mapping(path: Path | None):  # -> FeatureMapping (imported lazily: fast --help)
+    from lerobot_ros.features.mapping import load_mapping
+    from lerobot_ros.resources import config_path
+
+    return load_mapping(path or config_path("features/panda_pick_cube.yaml"))
+
+
+def _bag2dataset(args: argparse.Namespace) -> int:
+    from lerobot_ros.datasets.bags import BagError, bag2dataset
+    from lerobot_ros.features.mapping import MappingError
+
+    try:
+        summary = bag2dataset(
+            args.bag,
+            _load_mapping(args.mapping),
+            root=args.root,
+            repo_id=args.repo_id,
+            fps=args.fps,
+            task=args.task,
+            split=args.split,
+            gap_s=args.gap,
+            use_videos=not args.no_videos,
+            overwrite=args.overwrite,
+        )
+    except (BagError, MappingError) as error:
+        print(f"bag2dataset failed: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"{summary['storage']} bag -> {summary['root']}: {summary['episodes']} episodes, "
+        f"{summary['frames']} frames {summary['episode_lengths']} at {summary['fps']} fps "
+        f"({summary['frames_per_s']:.0f} frames/s)"
+    )
+    if summary["skipped_ticks"]:
+        print(f"skipped ticks: {summary['skipped_ticks']} {summary['skip_reasons']}")
+    if summary["malformed"]:
+        print(f"malformed messages: {summary['malformed']}")
+    return 0
+
+
+def _dataset2bag(args: argparse.Namespace) -> int:
+    from lerobot_ros.datasets.bags import BagError, dataset2bag
+    from lerobot_ros.features.mapping import MappingError
+
+    try:
+        summary = dataset2bag(
+            args.root,
+            args.repo_id,
+            _load_mapping(args.mapping),
+            args.output,
+            episode_gap_s=args.episode_gap,
+        )
+    except (BagError, MappingError) as error:
+        print(f"dataset2bag failed: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"{args.root} -> {summary['bag']} (mcap): {summary['episodes']} episodes, "
+        f"{summary['frames']} frames, {summary['duration_s']:.1f} s; replay: ros2 bag play {summary['bag']}"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from lerobot_ros.graphs import GRAPHS
 
@@ -148,6 +209,37 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--realtime", action="store_true", help="30 Hz real time instead of lockstep"
     )
+    mapping_help = "feature mapping YAML (default: config/features/panda_pick_cube.yaml)"
+    to_dataset = commands.add_parser(
+        "bag2dataset", help="convert a rosbag2 (MCAP or sqlite3) into a LeRobotDataset"
+    )
+    to_dataset.add_argument("bag", type=Path, help="rosbag2 directory (or .mcap/.db3 file)")
+    to_dataset.add_argument("--root", type=Path, required=True, help="dataset directory")
+    to_dataset.add_argument("--repo-id", required=True)
+    to_dataset.add_argument("--mapping", type=Path, default=None, help=mapping_help)
+    to_dataset.add_argument("--fps", type=float, default=None, help="default: the mapping's")
+    to_dataset.add_argument("--task", default="", help="task string of every episode")
+    to_dataset.add_argument(
+        "--split",
+        choices=["status", "gap"],
+        default="status",
+        help="episodes from /task/status episode_index, or from gaps in the state topic",
+    )
+    to_dataset.add_argument("--gap", type=float, default=1.0, help="seconds, for --split gap")
+    to_dataset.add_argument("--no-videos", action="store_true", help="store images as PNG")
+    to_dataset.add_argument(
+        "--overwrite", action="store_true", help="replace an existing dataset at --root"
+    )
+    to_bag = commands.add_parser(
+        "dataset2bag", help="write a LeRobotDataset as a rosbag2 (MCAP) for ros2 bag play"
+    )
+    to_bag.add_argument("--root", type=Path, required=True, help="dataset directory")
+    to_bag.add_argument("--repo-id", required=True)
+    to_bag.add_argument("--output", type=Path, required=True, help="bag directory to create")
+    to_bag.add_argument("--mapping", type=Path, default=None, help=mapping_help)
+    to_bag.add_argument(
+        "--episode-gap", type=float, default=0.0, help="seconds of silence between episodes"
+    )
     return parser
 
 
@@ -163,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
         return _eval(args)
     if args.command == "run":
         return _run(args)
+    if args.command == "bag2dataset":
+        return _bag2dataset(args)
+    if args.command == "dataset2bag":
+        return _dataset2bag(args)
     if args.command == "expert-demo":
         if args.n_episodes < 1:
             parser.error("--n-episodes must be >= 1")

@@ -62,6 +62,18 @@ def wait_for_status(probe, statuses, predicate, timeout=60.0):
     return statuses[-1]
 
 
+@pytest.fixture
+def acting_policy(start_node, probe):
+    """policy_node acting on a fake robot at home; yields (statuses, commands) lists."""
+    start_node("lerobot_ros.nodes.policy_node", policy_parameters())
+    statuses = probe.collect(PolicyStatus, topics.POLICY_STATUS, qos.STATE)
+    commands = probe.collect(Float64MultiArray, topics.POSITION_COMMANDS, qos.COMMAND)
+    robot = FakeRobot(probe)
+    robot.send_state = robot.send_marker = True
+    wait_for_status(probe, statuses, lambda s: s.state == "acting")
+    return statuses, commands
+
+
 def test_policy_pauses_on_missing_stale_and_malformed_inputs_and_clamps(start_node, probe):
     start_node(
         "lerobot_ros.nodes.policy_node", policy_parameters(max_relative_target=MAX_RELATIVE_TARGET)
@@ -102,13 +114,8 @@ def test_policy_pauses_on_missing_stale_and_malformed_inputs_and_clamps(start_no
     wait_for_status(probe, statuses, lambda s: s.state == "acting")
 
 
-def test_estop_holds_and_stops_commands_until_released(start_node, probe):
-    start_node("lerobot_ros.nodes.policy_node", policy_parameters())
-    statuses = probe.collect(PolicyStatus, topics.POLICY_STATUS, qos.STATE)
-    commands = probe.collect(Float64MultiArray, topics.POSITION_COMMANDS, qos.COMMAND)
-    robot = FakeRobot(probe)
-    robot.send_state = robot.send_marker = True
-    wait_for_status(probe, statuses, lambda s: s.state == "acting")
+def test_estop_holds_and_stops_commands_until_released(acting_policy, probe):
+    statuses, commands = acting_policy
     estop = probe.node.create_client(SetBool, topics.POLICY_ESTOP)
     assert estop.wait_for_service(timeout_sec=10)
 
@@ -173,16 +180,11 @@ def test_killing_the_policy_mid_episode_leaves_the_arm_holding(start_node, probe
     assert np.abs(np.array(states[-1].velocity)).max() < 0.02
 
 
-def test_lifecycle_deactivate_holds_and_activate_resumes(start_node, probe):
+def test_lifecycle_deactivate_holds_and_activate_resumes(acting_policy, probe):
     from lifecycle_msgs.msg import Transition
     from lifecycle_msgs.srv import ChangeState
 
-    start_node("lerobot_ros.nodes.policy_node", policy_parameters())
-    statuses = probe.collect(PolicyStatus, topics.POLICY_STATUS, qos.STATE)
-    commands = probe.collect(Float64MultiArray, topics.POSITION_COMMANDS, qos.COMMAND)
-    robot = FakeRobot(probe)
-    robot.send_state = robot.send_marker = True
-    wait_for_status(probe, statuses, lambda s: s.state == "acting")
+    statuses, commands = acting_policy
     change_state = probe.node.create_client(ChangeState, "/policy_node/change_state")
     assert change_state.wait_for_service(timeout_sec=10)
 

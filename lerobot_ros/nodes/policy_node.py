@@ -109,22 +109,23 @@ class PolicyNode(LifecycleNode):
                 raise MappingError(
                     f"the policy outputs {action_dim} actions, the mapping commands {len(self.mapping.action.names)} joints"
                 )
+            names = self.mapping.action.names
+            unknown = [name for name in names if name not in panda.JOINT_NAMES]
+            if unknown:
+                raise MappingError(f"the mapping commands joints {unknown} the robot does not have")
+            lower, upper = panda.joint_limits()
+            index = [panda.JOINT_NAMES.index(name) for name in names]
             max_relative = float(self.get_parameter("max_relative_target").value)
-            refill_below = int(self.get_parameter("refill_below").value)
-            self.actions = ActionChunkQueue(refill_below)
+            self.safety = SafetyLayer(
+                JointLimits(names, lower[index], upper[index]), max_relative or None
+            )
+            self.actions = ActionChunkQueue(int(self.get_parameter("refill_below").value))
         except (PolicyLoadError, MappingError, ValueError) as error:
             self.get_logger().error(f"configure failed: {error}")
             self.loaded, self.mapping = None, None
             self.state_text, self.reason = "inactive", f"configure failed: {error}"
             self.publish_status()
             return TransitionCallbackReturn.FAILURE
-        lower, upper = panda.joint_limits()
-        names = self.mapping.action.names
-        index = {name: i for i, name in enumerate(panda.JOINT_NAMES)}
-        self.safety = SafetyLayer(
-            JointLimits(names, lower[[index[n] for n in names]], upper[[index[n] for n in names]]),
-            max_relative or None,
-        )
         self.lockstep = bool(self.get_parameter("lockstep").value)
         self.task = self.get_parameter("task").value
         self.aligner = ObservationAligner(self.mapping.input_keys, self.mapping.max_age)

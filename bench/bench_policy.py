@@ -152,13 +152,17 @@ def watch(graph: list, seconds: float, lockstep: bool) -> tuple[list, list]:
     return statuses, command_times
 
 
-def latency_with_images(seconds: float) -> dict:
+def two_camera_graph(lockstep: bool) -> list:
+    """The sim rendering both cameras and the two-camera ACT acting on them."""
     checkpoint = str(image_policy_checkpoint())
-    graph = [
-        sim_node(lockstep=True, cameras=["front", "wrist"], max_episode_steps=100000),
-        policy_node(policy_path=checkpoint, lockstep=True),
+    return [
+        sim_node(lockstep=lockstep, cameras=["front", "wrist"], max_episode_steps=100000),
+        policy_node(policy_path=checkpoint, lockstep=lockstep),
     ]
-    statuses, _ = watch(graph, seconds, lockstep=True)
+
+
+def latency_with_images(seconds: float) -> dict:
+    statuses, _ = watch(two_camera_graph(lockstep=True), seconds, lockstep=True)
     # One status per action (the 1 Hz heartbeat repeats the last one: dropped).
     acting = list({s.actions_published: s for s in statuses if s.state == "acting"}.values())
     beyond = np.array([s.observation_to_action_s - s.inference_s for s in acting]) * 1000
@@ -173,12 +177,7 @@ def latency_with_images(seconds: float) -> dict:
 
 
 def realtime_rate_with_chunks(seconds: float) -> dict:
-    checkpoint = str(image_policy_checkpoint())
-    graph = [
-        sim_node(lockstep=False, cameras=["front", "wrist"], max_episode_steps=100000),
-        policy_node(policy_path=checkpoint, lockstep=False),
-    ]
-    statuses, command_times = watch(graph, seconds, lockstep=False)
+    statuses, command_times = watch(two_camera_graph(lockstep=False), seconds, lockstep=False)
     intervals = np.diff(command_times) * 1000
     chunk_ms = [s.inference_s * 1000 for s in statuses if s.state == "acting"]
     return {

@@ -36,19 +36,15 @@ def compose(graph: Sequence[NodeSpec], context: object | None = None) -> list:
 
     Lifecycle nodes with ``autostart`` are configured and activated, as their ``main`` does.
     """
-    from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
     from rclpy.parameter import Parameter
+
+    from lerobot_ros.ros.node_main import autostart_lifecycle
 
     nodes = []
     for spec in runnable(graph)[0]:
         node_class = getattr(importlib.import_module(spec.module), spec.class_name)
         overrides = [Parameter(name, value=value) for name, value in spec.parameters.items()]
         node = node_class(parameter_overrides=overrides, context=context)
-        if isinstance(node, LifecycleNode) and node.get_parameter("autostart").value:
-            if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
-                raise RuntimeError(
-                    f"{spec.name} failed to configure: {getattr(node, 'reason', '')}"
-                )
-            node.trigger_activate()
+        autostart_lifecycle(node)
         nodes.append(node)
     return nodes

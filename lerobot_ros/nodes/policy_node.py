@@ -58,7 +58,7 @@ from lerobot_ros.policy.safety import SafetyLayer
 from lerobot_ros.resources import config_path, node_defaults
 from lerobot_ros.robots import panda
 from lerobot_ros.ros import conversions, qos, topics
-from lerobot_ros.ros.node_main import StartupError, run_node
+from lerobot_ros.ros.node_main import autostart_lifecycle, run_node
 
 DEFAULT_MAPPING = "features/panda_pick_cube.yaml"
 
@@ -431,17 +431,8 @@ class PolicyNode(LifecycleNode):
         return response
 
 
-def autostart(node: PolicyNode) -> None:
-    """Configure and activate at start, as a lifecycle manager would (``autostart`` param)."""
-    if not node.get_parameter("autostart").value:
-        return
-    if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
-        raise StartupError(node.reason)
-    node.trigger_activate()
-
-
 def main(args: list[str] | None = None) -> int:
-    return run_node("policy_node", PolicyNode, EventsExecutor, args, on_created=autostart)
+    return run_node("policy_node", PolicyNode, EventsExecutor, args, on_created=autostart_lifecycle)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,18 @@ class StartupError(RuntimeError):
     """The node cannot start (bad parameters, a failed configure): exit non-zero with this."""
 
 
+def autostart_lifecycle(node: Node) -> None:
+    """Configure and activate a lifecycle node whose ``autostart`` parameter is true, as a
+    lifecycle manager would; StartupError (with the node's ``reason``) if configure fails."""
+    from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
+
+    if not isinstance(node, LifecycleNode) or not node.get_parameter("autostart").value:
+        return
+    if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+        raise StartupError(f"{node.get_name()} failed to configure: {getattr(node, 'reason', '')}")
+    node.trigger_activate()
+
+
 def run_node(
     name: str,
     make_node: Callable[[], Node],

@@ -16,6 +16,8 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 from visualization_msgs.msg import MarkerArray
 
+from lerobot_ros.features import adapters
+from lerobot_ros.features.mapping import PoseInput, StateInput
 from lerobot_ros.interfaces import TaskStatus
 from lerobot_ros.robots import panda
 from lerobot_ros.ros import qos, topics
@@ -25,12 +27,9 @@ from lerobot_ros.sim.expert import ScriptedPickExpert
 CUBE_MARKER_NAME = "cube"
 
 
-def joint_positions_in_order(msg: JointState, names: tuple[str, ...]) -> np.ndarray | None:
-    """Positions of ``names`` from a JointState in any order; None if one is missing."""
-    index = {name: i for i, name in enumerate(msg.name)}
-    if any(name not in index for name in names) or len(msg.position) != len(msg.name):
-        return None
-    return np.array([msg.position[index[name]] for name in names])
+# The same validated adapters as the policy node and the bag converter.
+JOINTS = StateInput(topics.JOINT_STATES, panda.JOINT_NAMES)
+CUBE = PoseInput(topics.SCENE_MARKERS, CUBE_MARKER_NAME)
 
 
 class ScriptedTeleopNode(Node):
@@ -48,10 +47,11 @@ class ScriptedTeleopNode(Node):
         self.create_subscription(JointState, topics.JOINT_STATES, self.on_joint_states, qos.STATE)
 
     def on_markers(self, msg: MarkerArray) -> None:
-        for marker in msg.markers:
-            if marker.text == CUBE_MARKER_NAME:
-                p, o = marker.pose.position, marker.pose.orientation
-                self.cube_pose = (np.array([p.x, p.y, p.z]), np.array([o.w, o.x, o.y, o.z]))
+        try:
+            pose = adapters.pose_vector(msg, CUBE)
+        except adapters.InputError:
+            return  # no cube in this message: keep the last pose
+        self.cube_pose = (pose[:3], pose[3:])
 
     def on_status(self, msg: TaskStatus) -> None:
         if msg.episode_index != self.episode_index:  # a reset: start the pick over
@@ -59,8 +59,12 @@ class ScriptedTeleopNode(Node):
             self.expert.reset()
 
     def on_joint_states(self, msg: JointState) -> None:
-        positions = joint_positions_in_order(msg, panda.JOINT_NAMES)
-        if positions is None or self.cube_pose is None:
+        if self.cube_pose is None:
+            return
+        try:
+            positions = adapters.state_vector(msg, JOINTS)
+        except adapters.InputError as error:
+            self.get_logger().error(f"ignored joint state: {error}", throttle_duration_sec=1.0)
             return
         action = self.expert.act(positions, *self.cube_pose)
         self.command_pub.publish(Float64MultiArray(data=[float(v) for v in action]))

@@ -73,7 +73,7 @@ class EvalNode(Node):
                 return
 
     def destroy_node(self) -> None:
-        self._io_executor.shutdown()
+        self._io_executor.shutdown(timeout_sec=5.0)  # never hang a clean exit on the io thread
         self.io.destroy_node()
         super().destroy_node()
 

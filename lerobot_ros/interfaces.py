@@ -5,12 +5,20 @@ Imported through here so a missing interface build fails with a clear message.
 
 try:
     from lerobot_ros_interfaces.action import EvaluatePolicy
-    from lerobot_ros_interfaces.msg import PolicyStatus, TaskStatus
-    from lerobot_ros_interfaces.srv import ResetEpisode, StepSimulation
+    from lerobot_ros_interfaces.msg import PolicyStatus, RecorderStatus, TaskStatus
+    from lerobot_ros_interfaces.srv import ResetEpisode, StartEpisode, StepSimulation
 except ImportError as error:  # pragma: no cover - depends on the install
     raise ImportError(
         "lerobot_ros_interfaces is not built: run `make setup` (pip) or build the "
         "interfaces/lerobot_ros_interfaces package with colcon, and source its install"
     ) from error
 
-__all__ = ["EvaluatePolicy", "PolicyStatus", "ResetEpisode", "StepSimulation", "TaskStatus"]
+__all__ = [
+    "EvaluatePolicy",
+    "PolicyStatus",
+    "RecorderStatus",
+    "ResetEpisode",
+    "StartEpisode",
+    "StepSimulation",
+    "TaskStatus",
+]

@@ -44,7 +44,16 @@ from rosbags.rosbag2 import Reader, ReaderError, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
-from lerobot_ros.features.adapters import InputError, image_array, pose_vector, state_vector
+from lerobot_ros.datasets.frames import reason_summary, sample_frame
+from lerobot_ros.features.adapters import (
+    InputError,
+    command_vector,
+    image_array,
+    marker_header,
+    pose_vector,
+    state_vector,
+    trajectory_target,
+)
 from lerobot_ros.features.alignment import NotReady, ObservationAligner
 from lerobot_ros.features.mapping import (
     ACTION,
@@ -208,15 +217,6 @@ def _check_topics(reader: Reader, inputs: dict[str, tuple[str, str]], bag: Path)
             )
 
 
-def _command_vector(values: Any, names: tuple[str, ...], topic: str) -> np.ndarray:  # noqa: ANN401
-    vector = np.asarray(values, dtype=np.float64).reshape(-1)
-    if vector.shape[0] != len(names):
-        raise InputError(f"{topic}: {vector.shape[0]} command values, the mapping has {len(names)}")
-    if not np.all(np.isfinite(vector)):
-        raise InputError(f"{topic}: NaN or inf in the command")
-    return vector
-
-
 def _converters(mapping: FeatureMapping) -> dict[str, Callable[[Any, int], tuple[int, Any]]]:
     """key -> (message, receive ns) -> (stamp ns, value), through the live adapters."""
     converters: dict[str, Callable[[Any, int], tuple[int, Any]]] = {
@@ -228,10 +228,8 @@ def _converters(mapping: FeatureMapping) -> dict[str, Callable[[Any, int], tuple
 
         # A MarkerArray has no header of its own: the chosen marker's stamp is the sample's.
         def environment(msg: Any, receive_ns: int) -> tuple[int, Any]:  # noqa: ANN401
-            stamp = next(
-                (_stamp_ns(m.header) for m in msg.markers if m.text == pose.marker), receive_ns
-            )
-            return stamp, pose_vector(msg, pose)
+            header = marker_header(msg, pose)
+            return (receive_ns if header is None else _stamp_ns(header)), pose_vector(msg, pose)
 
         converters[OBS_ENVIRONMENT_STATE] = environment
     for image in mapping.images:
@@ -243,21 +241,13 @@ def _converters(mapping: FeatureMapping) -> dict[str, Callable[[Any, int], tuple
         # Float64MultiArray has no header: the receive time is the only stamp there is.
         converters[ACTION] = lambda msg, receive_ns: (
             receive_ns,
-            _command_vector(msg.data, action.names, action.topic),
+            command_vector(msg.data, action.names, action.topic),
         )
     else:
 
         def trajectory(msg: Any, receive_ns: int) -> tuple[int, Any]:  # noqa: ANN401
-            if not msg.points:
-                raise InputError(f"{action.topic}: trajectory without points")
-            index = {name: i for i, name in enumerate(msg.joint_names)}
-            missing = [name for name in action.names if name not in index]
-            if missing:
-                raise InputError(f"{action.topic}: trajectory lacks joints {missing}")
-            target = msg.points[-1].positions  # the action is where the trajectory ends
-            values = [target[index[name]] for name in action.names]
             stamp = _stamp_ns(msg.header) or receive_ns  # zero stamp: "start now"
-            return stamp, _command_vector(values, action.names, action.topic)
+            return stamp, trajectory_target(msg, action)
 
         converters[ACTION] = trajectory
     return converters
@@ -402,19 +392,10 @@ def bag2dataset(
             if episode != state["episode"]:
                 flush_episode()
                 state["episode"] = episode
-            observed = aligner.sample(tick / NS)
-            commanded = commands.sample((next_tick - 1) / NS)
-            if isinstance(observed, NotReady) or isinstance(commanded, NotReady):
-                for result in (observed, commanded):
-                    if isinstance(result, NotReady):
-                        for key, reason in result.reasons.items():
-                            skipped[f"{key}: {reason.split(':')[0].split(' (')[0]}"] += 1
+            frame = sample_frame(aligner, commands, tick / NS, (next_tick - 1) / NS)
+            if isinstance(frame, NotReady):
+                skipped.update(reason_summary(frame.reasons.items()))
                 return
-            frame = {key: value for key, value in observed.values.items()}
-            for key in (OBS_STATE, OBS_ENVIRONMENT_STATE):
-                if key in frame:
-                    frame[key] = frame[key].astype(np.float32)
-            frame[ACTION] = commanded.values[ACTION].astype(np.float32)
             frame["task"] = task
             dataset.add_frame(frame)
             state["length"] += 1

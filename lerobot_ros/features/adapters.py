@@ -55,6 +55,35 @@ def pose_vector(msg: MarkerArray, spec: PoseInput) -> np.ndarray:
     raise InputError(f"{spec.topic}: no marker named {spec.marker!r}")
 
 
+def marker_header(msg: MarkerArray, spec: PoseInput) -> object | None:
+    """Header of the marker named ``spec.marker`` (a MarkerArray has none of its own)."""
+    return next((m.header for m in msg.markers if m.text == spec.marker), None)
+
+
+def command_vector(values: object, names: tuple[str, ...], topic: str) -> np.ndarray:
+    """A command's values as a finite vector of the mapped joints' length."""
+    vector = np.asarray(values, dtype=np.float64).reshape(-1)
+    if vector.shape[0] != len(names):
+        raise InputError(f"{topic}: {vector.shape[0]} command values, the mapping has {len(names)}")
+    if not np.all(np.isfinite(vector)):
+        raise InputError(f"{topic}: NaN or inf in the command")
+    return vector
+
+
+def trajectory_target(msg: JointTrajectory, spec: ActionOutput) -> np.ndarray:
+    """Where a trajectory ends, for the mapped joints (the action it stands for)."""
+    if not msg.points:
+        raise InputError(f"{spec.topic}: trajectory without points")
+    index = {name: i for i, name in enumerate(msg.joint_names)}
+    missing = [name for name in spec.names if name not in index]
+    if missing:
+        raise InputError(f"{spec.topic}: trajectory lacks joints {missing}")
+    target = msg.points[-1].positions
+    if len(target) != len(msg.joint_names):
+        raise InputError(f"{spec.topic}: {len(msg.joint_names)} joints, {len(target)} positions")
+    return command_vector([target[index[n]] for n in spec.names], spec.names, spec.topic)
+
+
 def image_array(msg: Image, spec: ImageInput) -> np.ndarray:
     """(H, W, 3) uint8 RGB at the mapped size (resized with area interpolation if needed)."""
     try:

@@ -13,6 +13,9 @@ SCENE_MARKERS = "/scene/markers"
 # ros2_control conventions, so MoveIt and ros2_control tooling find them where they expect.
 POSITION_COMMANDS = "/position_controller/commands"
 JOINT_TRAJECTORY = "/arm_controller/joint_trajectory"
+# Actions (control_msgs) MoveIt's controller manager drives: arm and gripper controllers.
+FOLLOW_JOINT_TRAJECTORY = "/arm_controller/follow_joint_trajectory"
+GRIPPER_COMMAND = "/gripper_controller/gripper_cmd"
 
 TASK_STATUS = "/task/status"
 TASK_RESET = "/task/reset"
@@ -30,7 +33,25 @@ def camera_info(camera: str) -> str:
     return f"/camera/{camera}/camera_info"
 
 
+def camera_depth(camera: str) -> str:
+    """Depth image (16UC1, mm) of a named camera, aligned to its color image (as realsense2_camera)."""
+    return f"/camera/{camera}/aligned_depth_to_color/image_raw"
+
+
+def camera_depth_info(camera: str) -> str:
+    """CameraInfo of the aligned depth image (the color camera's intrinsics)."""
+    return f"/camera/{camera}/aligned_depth_to_color/camera_info"
+
+
+# diagnostic_msgs/DiagnosticArray, as diagnostic_updater publishes (hardware drivers' health).
+DIAGNOSTICS = "/diagnostics"
+
 POLICY_STATUS = "/policy/status"
 POLICY_ESTOP = "/policy/estop"
 POLICY_RESET = "/policy/reset"
 EVALUATE = "/evaluate"
+
+RECORDER_STATUS = "/recorder/status"
+RECORDER_START = "/recorder/start_episode"
+RECORDER_STOP = "/recorder/stop_episode"
+RECORDER_DISCARD = "/recorder/discard_episode"

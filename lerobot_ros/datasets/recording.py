@@ -1,0 +1,409 @@
+"""Live recording into a LeRobotDataset v3: tick sampling and a durable, threaded writer.
+
+No ROS here (``recorder_node`` is the thin wrapper). Two pieces:
+
+* ``LiveSampler`` turns stamped inputs arriving in real time into frames at the dataset fps,
+  with the rule of ``datasets.frames.sample_frame``. A tick is written once it can no longer
+  change: every observation input has a sample at or after it (each topic arrives in stamp
+  order) and the clock has passed the next tick (commands are stamped on arrival, so none
+  can still come for it), or it is too old to ever complete (skipped and counted).
+* ``DatasetWriter`` owns LeRobot's ``LeRobotDataset`` on one writer thread, so encoding and
+  disk I/O never block the caller (videos are encoded while frames arrive, LeRobot's
+  streaming encoder). A saved episode is durable: LeRobot v3 appends episodes to parquet
+  files kept open until ``finalize()``, which a killed process never reaches, so the writer
+  gives every episode its own data, episode-metadata and video files and closes them as
+  soon as the episode is saved. Killing the recorder loses only the episode in progress.
+  Files of an episode whose save was cut short are moved aside on the next start.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import queue
+import shutil
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lerobot_ros.datasets.frames import STAMP_TOLERANCE_S, reason_summary, sample_frame
+from lerobot_ros.features.alignment import NotReady, ObservationAligner
+from lerobot_ros.features.mapping import ACTION, OBS_STATE, FeatureMapping
+
+ORPHANS_DIR = ".interrupted"  # where files of an interrupted save are moved, never deleted
+
+
+class RecordingError(RuntimeError):
+    """The recorder cannot start or go on; the message says why and what to do."""
+
+
+# ----------------------------------------------------------------------------- sampling
+
+
+class LiveSampler:
+    """Frames at ``fps`` from stamped inputs (seconds on the graph's clock)."""
+
+    def __init__(self, mapping: FeatureMapping, fps: float, capacity: int = 64) -> None:
+        if not fps > 0:
+            raise ValueError(f"fps must be > 0, got {fps}")
+        self.period = 1.0 / fps
+        self.max_age = mapping.max_age
+        self.observations = ObservationAligner(mapping.input_keys, mapping.max_age, capacity)
+        self.commands = ObservationAligner([ACTION], mapping.max_age, capacity)
+        self.origin: float | None = None
+        self.ticks = 0  # ticks evaluated since begin()
+        self.skipped: Counter[str] = Counter()
+        self.active = False
+
+    def begin(self) -> None:
+        """Start a new episode: its first tick is the next state sample's stamp."""
+        self.active, self.origin, self.ticks = True, None, 0
+        self.skipped.clear()
+
+    def end(self) -> None:
+        self.active = False
+
+    def add(self, key: str, stamp: float, value: Any) -> None:  # noqa: ANN401
+        if key == ACTION:
+            self.commands.add(key, stamp, value)
+            return
+        self.observations.add(key, stamp, value)
+        if self.active and self.origin is None and key == OBS_STATE:
+            self.origin = stamp
+
+    def _tick(self, index: int) -> float:
+        return self.origin + index * self.period
+
+    def poll(self, now: float) -> list[dict[str, np.ndarray]]:
+        """Frames of every tick that became final by ``now``, in order."""
+        frames: list[dict[str, np.ndarray]] = []
+        if not self.active or self.origin is None:
+            return frames
+        newest = [buffer.newest_stamp for buffer in self.observations.buffers.values()]
+        observed_up_to = -math.inf if None in newest else min(newest)
+        while True:
+            tick = self._tick(self.ticks)
+            next_tick = self._tick(self.ticks + 1)
+            complete = observed_up_to >= tick - STAMP_TOLERANCE_S and now >= next_tick
+            hopeless = now > tick + self.max_age + self.period
+            if not (complete or hopeless):
+                return frames
+            self.ticks += 1
+            # Stamps on a 1/fps grid land exactly on ticks; the deadline stays just before
+            # the next tick whatever the float rounding of the two.
+            frame = sample_frame(self.observations, self.commands, tick, next_tick - 1e-9)
+            if isinstance(frame, NotReady):
+                self.skipped.update(reason_summary(frame.reasons.items()))
+            else:
+                frames.append(frame)
+
+
+# ----------------------------------------------------------------------------- dataset
+
+
+def free_megabytes(path: Path) -> float:
+    """Free space on the file system that holds ``path`` (or its nearest existing parent)."""
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    return shutil.disk_usage(probe).free / 2**20
+
+
+def _incompatibilities(info: dict, fps: int, features: dict) -> list[str]:
+    problems = []
+    if info.get("fps") != fps:
+        problems.append(f"fps {info.get('fps')} (recorder: {fps})")
+    existing = info.get("features", {})
+    for key, spec in features.items():
+        if key not in existing:
+            problems.append(f"no feature {key!r}")
+        elif existing[key].get("dtype") != spec["dtype"] or list(existing[key]["shape"]) != list(
+            spec["shape"]
+        ):
+            problems.append(
+                f"{key}: {existing[key].get('dtype')} {list(existing[key]['shape'])} "
+                f"(recorder: {spec['dtype']} {list(spec['shape'])})"
+            )
+        elif spec.get("names") and existing[key].get("names") not in (None, spec["names"]):
+            problems.append(f"{key}: names {existing[key]['names']} (recorder: {spec['names']})")
+    defaults = {"timestamp", "frame_index", "episode_index", "index", "task_index"}
+    extra = sorted(set(existing) - set(features) - defaults)
+    if extra:
+        problems.append(f"features the recorder does not write: {extra}")
+    return problems
+
+
+def _readable_parquet(path: Path) -> bool:
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_metadata(path)
+    except Exception:  # noqa: BLE001 - any unreadable file (no footer, empty, cut short)
+        return False
+    return True
+
+
+def _referenced_files(root: Path, episode_files: list[Path]) -> set[Path]:
+    """Data and video files that the saved episodes' metadata points at."""
+    import pandas as pd
+
+    info = json.loads((root / "meta" / "info.json").read_text())
+    video_keys = [key for key, spec in info["features"].items() if spec["dtype"] == "video"]
+    referenced = set()
+    for path in episode_files:
+        for _, row in pd.read_parquet(path).iterrows():
+            chunk, file = row["data/chunk_index"], row["data/file_index"]
+            referenced.add(root / info["data_path"].format(chunk_index=chunk, file_index=file))
+            for key in video_keys:
+                chunk, file = row[f"videos/{key}/chunk_index"], row[f"videos/{key}/file_index"]
+                referenced.add(
+                    root
+                    / info["video_path"].format(video_key=key, chunk_index=chunk, file_index=file)
+                )
+    return referenced
+
+
+def set_aside_interrupted(root: Path) -> list[Path]:
+    """Move what no saved episode refers to (a save cut short, temporary frames) into
+    ``<root>/.interrupted/<time>/``; returns what was moved. Nothing is deleted."""
+    episode_files = sorted(root.glob("meta/episodes/*/*.parquet"))
+    candidates = [p for p in episode_files if not _readable_parquet(p)]
+    referenced = _referenced_files(root, [p for p in episode_files if p not in candidates])
+    candidates += [
+        p
+        for pattern in ("data/*/*.parquet", "videos/*/*/*.mp4")
+        for p in root.glob(pattern)
+        if p not in referenced
+    ]
+    candidates += [p for p in (root / "images",) if p.exists()]
+    candidates += [p for p in root.iterdir() if p.is_dir() and p.name.startswith("tmp")]
+    if not candidates:
+        return []
+    target = root / ORPHANS_DIR / time.strftime("%Y%m%d-%H%M%S")
+    target.mkdir(parents=True, exist_ok=True)
+    for path in candidates:
+        shutil.move(str(path), str(target / str(path.relative_to(root)).replace("/", "__")))
+    return candidates
+
+
+@dataclass
+class WriterState:
+    saved_episodes: int = 0
+    pending_saves: int = 0
+    frames: int = 0  # frames of the episode being written
+    failed: bool = False
+    last_error: str = ""
+    saved_lengths: list[int] = field(default_factory=list)
+
+
+class DatasetWriter:
+    """A LeRobotDataset on its own thread: create or resume, add frames, save or discard."""
+
+    def __init__(
+        self,
+        root: str | Path,
+        repo_id: str,
+        fps: int,
+        features: dict[str, dict],
+        robot_type: str | None = None,
+        use_videos: bool = True,
+        min_free_mb: float = 200.0,
+        vcodec: str = "libsvtav1",
+        queue_size: int = 600,
+    ) -> None:
+        self.root = Path(root)
+        self.repo_id = repo_id
+        self.fps = int(fps)
+        self.features = features
+        self.robot_type = robot_type
+        self.use_videos = use_videos
+        self.min_free_mb = float(min_free_mb)
+        self.vcodec = vcodec
+        self.state = WriterState()
+        self.set_aside: list[Path] = []
+        self._lock = threading.Lock()
+        # Bounded: a writer that falls behind shows up as an error, not as unbounded memory.
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=queue_size)
+        self._thread: threading.Thread | None = None
+        self.dataset = None
+
+    # --- set-up (caller's thread) --------------------------------------------------------
+    def open(self) -> DatasetWriter:
+        """Create the dataset, or resume a compatible one; RecordingError otherwise."""
+        from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+        if self.fps != float(self.fps) or self.fps <= 0:
+            raise RecordingError(f"LeRobot datasets need a positive integer fps, got {self.fps}")
+        self.check_space()
+        info_path = self.root / "meta" / "info.json"
+        streaming = {"streaming_encoding": True, "vcodec": self.vcodec}
+        if info_path.is_file():
+            info = json.loads(info_path.read_text())
+            problems = _incompatibilities(info, self.fps, self.features)
+            if problems:
+                raise RecordingError(
+                    f"{self.root} holds a dataset this recorder cannot append to: "
+                    + "; ".join(problems)
+                    + ". Record into another --root, or change the feature mapping."
+                )
+            if info.get("total_episodes", 0) == 0:
+                shutil.rmtree(self.root)  # created, never saved to: nothing to keep
+            else:
+                self.set_aside = set_aside_interrupted(self.root)
+                self.dataset = LeRobotDataset(self.repo_id, root=self.root, **streaming)
+        elif self.root.exists() and (not self.root.is_dir() or any(self.root.iterdir())):
+            raise RecordingError(
+                f"{self.root} exists and is not a LeRobotDataset: refusing to write into it"
+            )
+        elif self.root.exists():
+            self.root.rmdir()  # LeRobot creates the root itself
+        if self.dataset is None:
+            self.dataset = LeRobotDataset.create(
+                self.repo_id,
+                fps=self.fps,
+                features=self.features,
+                root=self.root,
+                robot_type=self.robot_type,
+                use_videos=self.use_videos,
+                metadata_buffer_size=1,
+                **streaming,
+            )
+        # One data / metadata / video file per episode (see the module docstring).
+        self.dataset.meta.info["data_files_size_in_mb"] = 0
+        self.dataset.meta.info["video_files_size_in_mb"] = 0
+        self.dataset.meta.metadata_buffer_size = 1
+        self.state.saved_episodes = self.dataset.meta.total_episodes
+        self._thread = threading.Thread(target=self._run, name="dataset-writer", daemon=True)
+        self._thread.start()
+        return self
+
+    def check_space(self) -> None:
+        free = free_megabytes(self.root)
+        if free < self.min_free_mb:
+            raise RecordingError(
+                f"only {free:.0f} MB free for {self.root} (need min_free_mb={self.min_free_mb:g}):"
+                " free some space or record elsewhere"
+            )
+
+    # --- episode control (any thread) ----------------------------------------------------
+    @property
+    def next_episode_index(self) -> int:
+        with self._lock:
+            return self.state.saved_episodes + self.state.pending_saves
+
+    def add_frame(self, frame: dict[str, Any], task: str) -> None:
+        self._put("frame", {**frame, "task": task})
+
+    def save_episode(self) -> None:
+        with self._lock:
+            self.state.pending_saves += 1
+        self._put("save", None)
+
+    def discard_episode(self) -> None:
+        self._put("discard", None)
+
+    def close(self, timeout: float = 120.0) -> None:
+        """Write what is queued, then stop the thread (no finalize needed: see the docstring)."""
+        if self._thread is None:
+            return
+        self._queue.put(("close", None))
+        self._thread.join(timeout)
+        self._thread = None
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Block until everything queued so far is written (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._queue.unfinished_tasks == 0:
+                    return True
+            time.sleep(0.01)
+        return False
+
+    def _put(self, kind: str, payload: Any) -> None:  # noqa: ANN401
+        if self.state.failed:
+            raise RecordingError(f"the dataset writer stopped: {self.state.last_error}")
+        try:
+            self._queue.put_nowait((kind, payload))
+        except queue.Full:
+            raise RecordingError(
+                f"the dataset writer is {self._queue.maxsize} items behind: frame dropped"
+            ) from None
+
+    # --- the writer thread -----------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            kind, payload = self._queue.get()
+            try:
+                if kind == "close":
+                    self._close_files()
+                    return
+                if not self.state.failed:
+                    self._handle(kind, payload)
+            except Exception as error:  # noqa: BLE001 - reported, and the episode dropped
+                self._fail(kind, error)
+            finally:
+                self._queue.task_done()
+
+    def _handle(self, kind: str, payload: Any) -> None:  # noqa: ANN401
+        dataset = self.dataset
+        if kind == "frame":
+            dataset.add_frame(payload)
+            with self._lock:
+                self.state.frames += 1
+        elif kind == "discard":
+            if dataset.episode_buffer is not None and dataset.episode_buffer["size"] > 0:
+                dataset.clear_episode_buffer()
+            with self._lock:
+                self.state.frames = 0
+        elif kind == "save":
+            length = dataset.episode_buffer["size"] if dataset.episode_buffer else 0
+            if length:
+                try:
+                    self.check_space()
+                except RecordingError as error:
+                    # Refused before anything is written: drop the episode, stay usable.
+                    dataset.clear_episode_buffer()
+                    length = 0
+                    with self._lock:
+                        self.state.last_error = f"episode not saved: {error}"
+                else:
+                    dataset.save_episode()
+                    self._close_files()
+            with self._lock:
+                self.state.pending_saves -= 1
+                if length:
+                    self.state.saved_episodes += 1
+                    self.state.saved_lengths.append(length)
+                self.state.frames = 0
+
+    def _close_files(self) -> None:
+        # LeRobot's finalize() without closing the streaming encoder, which the next episode
+        # still uses: both parquet writers closed, so their footers are on disk now.
+        self.dataset._close_writer()
+        self.dataset.meta._close_writer()
+
+    def _fail(self, kind: str, error: Exception) -> None:
+        message = f"{kind} failed: {type(error).__name__}: {error}"
+        with self._lock:
+            self.state.failed, self.state.last_error = True, message
+            if kind == "save":
+                self.state.pending_saves -= 1
+            self.state.frames = 0
+        # Drop the broken episode and move its partial files aside (a rename: no space
+        # needed), so the dataset on disk loads with every episode saved before.
+        for cleanup in (self.dataset.clear_episode_buffer, self._close_files):
+            try:
+                cleanup()
+            except Exception:  # noqa: BLE001 - best effort on a failing disk
+                pass
+        try:
+            self.set_aside += set_aside_interrupted(self.root)
+        except Exception as error:  # noqa: BLE001
+            with self._lock:
+                self.state.last_error += f"; could not set partial files aside: {error}"

@@ -1,0 +1,332 @@
+"""``recorder_node``: any graph that honours the topic contract, recorded into a LeRobotDataset.
+
+The mapped topics (the feature mapping, as for the policy) are sampled at the dataset fps by
+header stamp on the graph's clock (sim time under ``use_sim_time``): per tick the newest
+sample not newer than it and at most ``max_age`` old, never a future one; commands carry
+no stamp and are stamped on arrival. Episodes are driven by services:
+
+* ``/recorder/start_episode`` (StartEpisode, with the task string),
+* ``/recorder/stop_episode`` (Trigger): stop and save,
+* ``/recorder/discard_episode`` (Trigger): drop the episode in progress (re-record it by
+  starting again),
+
+or, with ``auto_episodes``, by ``/task/status``: an episode starts with each new status
+episode and is saved when it succeeds or is truncated. ``/recorder/status`` reports progress.
+Writing happens on a thread of its own (``datasets.recording.DatasetWriter``); a saved episode
+is durable, and stopping or killing the node loses only the episode in progress.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from rclpy.experimental import EventsExecutor
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image, JointState
+from std_msgs.msg import Float64MultiArray
+from std_srvs.srv import Trigger
+from trajectory_msgs.msg import JointTrajectory
+from visualization_msgs.msg import MarkerArray
+
+from lerobot_ros.datasets.recording import DatasetWriter, LiveSampler, RecordingError
+from lerobot_ros.features import adapters
+from lerobot_ros.features.mapping import (
+    ACTION,
+    OBS_ENVIRONMENT_STATE,
+    OBS_STATE,
+    MappingError,
+    load_mapping,
+)
+from lerobot_ros.interfaces import RecorderStatus, StartEpisode, TaskStatus
+from lerobot_ros.resources import config_path, node_defaults
+from lerobot_ros.ros import conversions, qos, topics
+from lerobot_ros.ros.node_main import StartupError, run_node
+
+DEFAULT_MAPPING = "features/panda_pick_cube.yaml"
+# Reliable and deep enough to ride out a busy moment: a recorder must not drop samples.
+RECORDING = QoSProfile(depth=30, reliability=ReliabilityPolicy.RELIABLE)
+# ROS type names of each mapped input, to check the live graph against the mapping.
+_TYPE_NAMES = {
+    JointState: "sensor_msgs/msg/JointState",
+    MarkerArray: "visualization_msgs/msg/MarkerArray",
+    Image: "sensor_msgs/msg/Image",
+    Float64MultiArray: "std_msgs/msg/Float64MultiArray",
+    JointTrajectory: "trajectory_msgs/msg/JointTrajectory",
+}
+
+
+class RecorderNode(Node):
+    def __init__(self, **node_kwargs: Any) -> None:
+        super().__init__("recorder_node", **node_kwargs)
+        defaults = node_defaults("recorder_node")
+        params = {
+            name: self.declare_parameter(name, value).value for name, value in defaults.items()
+        }
+        if not params["root"]:
+            raise StartupError("parameter 'root' (the dataset directory) is required")
+        try:
+            self.mapping = load_mapping(params["mapping"] or config_path(DEFAULT_MAPPING))
+        except (MappingError, FileNotFoundError) as error:
+            raise StartupError(f"bad feature mapping: {error}") from None
+        fps = params["fps"] or self.mapping.fps
+        if fps <= 0 or fps != int(fps):
+            raise StartupError(f"fps must be a positive integer, got {fps}")
+        if params["topic_timeout"] <= 0:
+            raise StartupError(f"topic_timeout must be > 0, got {params['topic_timeout']}")
+        self.default_task = str(params["task"])
+        self.auto_episodes = bool(params["auto_episodes"])
+        self.topic_timeout = float(params["topic_timeout"])
+        self.sampler = LiveSampler(self.mapping, fps, capacity=max(64, 4 * int(fps)))
+        try:
+            self.writer = DatasetWriter(
+                params["root"],
+                params["repo_id"],
+                int(fps),
+                self.mapping.lerobot_features(use_videos=bool(params["use_videos"])),
+                robot_type=params["robot_type"] or None,
+                use_videos=bool(params["use_videos"]),
+                min_free_mb=float(params["min_free_mb"]),
+                vcodec=str(params["vcodec"]),
+            ).open()
+        except RecordingError as error:
+            raise StartupError(str(error)) from None
+        for path in self.writer.set_aside:
+            self.get_logger().warning(f"set aside a file of an interrupted save: {path}")
+        self.recording = False
+        self.task = self.default_task
+        self.episode_frames = 0
+        self.dropped_frames = 0
+        self.status_episode: int | None = None  # /task/status episode being auto-recorded
+
+        self._subscribe_inputs()
+        self.status_pub = self.create_publisher(RecorderStatus, topics.RECORDER_STATUS, qos.LATCHED)
+        self.create_service(StartEpisode, topics.RECORDER_START, self.on_start)
+        self.create_service(Trigger, topics.RECORDER_STOP, self.on_stop)
+        self.create_service(Trigger, topics.RECORDER_DISCARD, self.on_discard)
+        if self.auto_episodes:
+            self.create_subscription(
+                TaskStatus, topics.TASK_STATUS, self.on_task_status, qos.TASK_STATUS
+            )
+        self.create_timer(0.5 / fps, self.on_poll)  # graph clock: follows sim time
+        self.create_timer(1.0, self.publish_status)
+        self.publish_status()
+        self.get_logger().info(
+            f"recording into {self.writer.root} at {fps} fps "
+            f"({self.writer.state.saved_episodes} episodes there), inputs "
+            f"{list(self.mapping.input_keys)}; "
+            f"{'episodes follow /task/status' if self.auto_episodes else 'waiting for start_episode'}"
+        )
+
+    # --- inputs ----------------------------------------------------------------------------
+    def _expected_topics(self) -> dict[str, tuple[str, type]]:
+        mapping = self.mapping
+        expected = {OBS_STATE: (mapping.state.topic, JointState)}
+        if mapping.environment_state is not None:
+            expected[OBS_ENVIRONMENT_STATE] = (mapping.environment_state.topic, MarkerArray)
+        for image in mapping.images:
+            expected[image.key] = (image.topic, Image)
+        action_type = (
+            Float64MultiArray if mapping.action.type == "position_command" else JointTrajectory
+        )
+        expected[ACTION] = (mapping.action.topic, action_type)
+        return expected
+
+    def _subscribe_inputs(self) -> None:
+        converters = {
+            OBS_STATE: lambda m: adapters.state_vector(m, self.mapping.state),
+            OBS_ENVIRONMENT_STATE: lambda m: adapters.pose_vector(
+                m, self.mapping.environment_state
+            ),
+        }
+        for image in self.mapping.images:
+            converters[image.key] = lambda m, spec=image: adapters.image_array(m, spec)
+        for key, (topic, msg_type) in self._expected_topics().items():
+            if key == ACTION:
+                callback = self._on_command
+            else:
+                callback = lambda msg, key=key, convert=converters[key]: self._on_input(  # noqa: E731
+                    key, msg, convert
+                )
+            self.create_subscription(msg_type, topic, callback, RECORDING)
+
+    def _on_input(self, key: str, msg: Any, convert: Any) -> None:  # noqa: ANN401
+        try:
+            value = convert(msg)
+        except adapters.InputError as error:
+            self.get_logger().error(f"skipped a sample: {error}", throttle_duration_sec=2.0)
+            return
+        if isinstance(msg, MarkerArray):  # no header of its own: the marker's stamp
+            header = adapters.marker_header(msg, self.mapping.environment_state)
+        else:
+            header = msg.header
+        self.sampler.add(key, conversions.time_to_seconds(header.stamp), value)
+
+    def _on_command(self, msg: Float64MultiArray | JointTrajectory) -> None:
+        action = self.mapping.action
+        now = self.get_clock().now().nanoseconds / 1e9
+        try:
+            if isinstance(msg, JointTrajectory):
+                vector = adapters.trajectory_target(msg, action)
+                stamp = conversions.time_to_seconds(msg.header.stamp) or now  # 0: "start now"
+            else:
+                vector, stamp = adapters.command_vector(msg.data, action.names, action.topic), now
+        except adapters.InputError as error:
+            self.get_logger().error(f"skipped a command: {error}", throttle_duration_sec=2.0)
+            return
+        self.sampler.add(ACTION, stamp, vector)
+
+    def graph_problems(self) -> list[str]:
+        """Mapped topics nobody publishes, or that are published with another type."""
+        problems = []
+        for key, (topic, msg_type) in self._expected_topics().items():
+            wanted = _TYPE_NAMES[msg_type]
+            types = sorted({info.topic_type for info in self.get_publishers_info_by_topic(topic)})
+            if not types:
+                problems.append(f"{key}: nothing publishes {topic}")
+            elif wanted not in types:
+                problems.append(f"{key}: {topic} carries {types}, the mapping needs {wanted}")
+        return problems
+
+    # --- episodes --------------------------------------------------------------------------
+    def start_episode(self, task: str) -> tuple[bool, str]:
+        if self.recording:
+            return False, "an episode is being recorded: stop or discard it first"
+        if self.writer.state.failed:
+            return False, f"the dataset writer failed ({self.writer.state.last_error}); restart"
+        try:
+            self.writer.check_space()
+        except RecordingError as error:
+            return False, str(error)
+        # Publishers may still be coming up (a graph just launched): wait up to topic_timeout
+        # for missing ones; the DDS graph cache updates without spinning.
+        deadline = time.monotonic() + self.topic_timeout
+        while (problems := self.graph_problems()) and time.monotonic() < deadline:
+            if any("carries" in problem for problem in problems):
+                break  # a wrong type will not fix itself
+            time.sleep(0.1)
+        if problems:
+            return False, "the graph does not match the feature mapping: " + "; ".join(problems)
+        self.task = task or self.default_task
+        self.sampler.begin()
+        self.recording, self.episode_frames = True, 0
+        self.publish_status()
+        return True, f"recording episode {self.writer.next_episode_index}: {self.task!r}"
+
+    def stop_episode(self, save: bool) -> tuple[bool, str]:
+        if not self.recording:
+            return False, "no episode is being recorded"
+        self.on_poll()
+        self.sampler.end()
+        self.recording = False
+        index = self.writer.next_episode_index
+        try:
+            if save and self.episode_frames:
+                self.writer.save_episode()
+                message = f"saving episode {index} ({self.episode_frames} frames)"
+            else:
+                self.writer.discard_episode()
+                message = f"discarded {self.episode_frames} frames" + (
+                    "" if not save else " (empty episode)"
+                )
+        except RecordingError as error:
+            return False, str(error)
+        finally:
+            self.publish_status()
+        return True, message
+
+    def on_start(
+        self, request: StartEpisode.Request, response: StartEpisode.Response
+    ) -> StartEpisode.Response:
+        response.success, response.message = self.start_episode(request.task)
+        response.episode_index = self.writer.next_episode_index
+        self._log_result("start", response.success, response.message)
+        return response
+
+    def on_stop(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        response.success, response.message = self.stop_episode(save=True)
+        self._log_result("stop", response.success, response.message)
+        return response
+
+    def on_discard(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        response.success, response.message = self.stop_episode(save=False)
+        self._log_result("discard", response.success, response.message)
+        return response
+
+    def _log_result(self, what: str, success: bool, message: str) -> None:
+        if success:
+            self.get_logger().info(message)
+        else:
+            self.get_logger().error(f"{what} refused: {message}")
+
+    def on_task_status(self, msg: TaskStatus) -> None:
+        if self.recording and msg.episode_index == self.status_episode:
+            if msg.success or msg.truncated:
+                self.stop_episode(save=True)
+        elif (
+            not self.recording
+            and msg.episode_index != self.status_episode
+            and not (msg.success or msg.truncated)
+        ):
+            self.status_episode = msg.episode_index
+            success, message = self.start_episode(self.default_task)
+            if not success:
+                self.get_logger().error(f"auto start refused: {message}", throttle_duration_sec=2.0)
+
+    # --- sampling --------------------------------------------------------------------------
+    def on_poll(self) -> None:
+        if not self.recording:
+            return
+        now = self.get_clock().now().nanoseconds / 1e9
+        for frame in self.sampler.poll(now):
+            try:
+                self.writer.add_frame(frame, self.task)
+                self.episode_frames += 1
+            except RecordingError as error:
+                self.dropped_frames += 1
+                self.get_logger().error(str(error), throttle_duration_sec=1.0)
+        if self.writer.state.failed:
+            self.recording = False
+            self.sampler.end()
+            self.get_logger().error(f"recording stopped: {self.writer.state.last_error}")
+            self.publish_status()
+
+    def publish_status(self) -> None:
+        state = self.writer.state
+        msg = RecorderStatus(
+            dataset_root=str(self.writer.root),
+            episode_index=self.writer.next_episode_index,
+            frames=self.episode_frames,
+            saved_episodes=state.saved_episodes,
+            saving=state.pending_saves,
+            skipped_ticks=sum(self.sampler.skipped.values()),
+            task=self.task,
+            last_error=state.last_error,
+        )
+        msg.state = (
+            RecorderStatus.FAILED
+            if state.failed
+            else RecorderStatus.RECORDING
+            if self.recording
+            else RecorderStatus.IDLE
+        )
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self.status_pub.publish(msg)
+
+    def destroy_node(self) -> None:
+        writer = getattr(self, "writer", None)
+        if writer is not None:
+            if self.recording:  # an unfinished episode is not saved (see the docstring)
+                writer.discard_episode()
+            writer.close()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node("recorder_node", RecorderNode, EventsExecutor, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

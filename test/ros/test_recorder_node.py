@@ -1,0 +1,253 @@
+"""End to end on the sim: scripted teleop + recorder_node -> a LeRobotDataset that LeRobot
+loads and trains on, and the same run recorded as a rosbag converts to the same frames."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rosbags.rosbag2 import StoragePlugin, Writer
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import Image, JointState
+from std_msgs.msg import Float64MultiArray
+from visualization_msgs.msg import MarkerArray
+
+from lerobot_ros.datasets import bags
+from lerobot_ros.features.mapping import load_mapping
+from lerobot_ros.interfaces import RecorderStatus, TaskStatus
+from lerobot_ros.resources import config_path
+from lerobot_ros.ros import conversions, qos, topics
+from lerobot_ros.ros.recorder_client import RecorderClient
+from lerobot_ros.ros.sim_client import SimClient, spin_until
+
+pytestmark = pytest.mark.ros
+
+FPS = 30
+REPO_ID = "test/recorded"
+MAPPING = config_path("features/panda_pick_cube.yaml")
+
+
+class BagTap:
+    """Writes the mapped topics of the live graph into an MCAP bag, as ``ros2 bag record
+    --use-sim-time`` would: serialized bytes, stamped with the receive time on sim time."""
+
+    TOPICS = {
+        topics.JOINT_STATES: (JointState, bags.JOINT_STATE),
+        topics.SCENE_MARKERS: (MarkerArray, bags.MARKER_ARRAY),
+        topics.camera_image("front"): (Image, bags.IMAGE),
+        topics.camera_image("wrist"): (Image, bags.IMAGE),
+        topics.POSITION_COMMANDS: (Float64MultiArray, bags.FLOAT64_MULTI_ARRAY),
+        topics.TASK_STATUS: (TaskStatus, bags.TASK_STATUS),
+    }
+
+    def __init__(self, node: Node, path) -> None:  # noqa: ANN001
+        self.node = node
+        self.writer = Writer(path, version=9, storage_plugin=StoragePlugin.MCAP)
+        self.writer.open()
+        self.recording = False
+        self.count = 0
+        for topic, (msg_type, type_name) in self.TOPICS.items():
+            connection = self.writer.add_connection(topic, type_name, typestore=bags.typestore())
+            node.create_subscription(
+                msg_type,
+                topic,
+                lambda raw, c=connection: self._write(c, raw),
+                qos.TASK_STATUS,
+                raw=True,
+            )
+
+    def _write(self, connection, raw: bytes) -> None:  # noqa: ANN001
+        if self.recording:
+            self.writer.write(connection, self.node.get_clock().now().nanoseconds, raw)
+            self.count += 1
+
+    def close(self) -> None:
+        self.recording = False
+        self.writer.close()
+
+
+@pytest.fixture(scope="module")
+def graph(start_module_node, tmp_path_factory):
+    """sim_node (two cameras) + scripted teleop + recorder_node, and a sim-time test node."""
+    root = tmp_path_factory.mktemp("recording") / "dataset"
+    start_module_node("lerobot_ros.nodes.sim_node", {"max_episode_steps": 600})
+    start_module_node("lerobot_ros.nodes.scripted_teleop_node", {"use_sim_time": True})
+    recorder = start_module_node(
+        "lerobot_ros.nodes.recorder_node",
+        {"root": str(root), "repo_id": REPO_ID, "use_sim_time": True, "min_free_mb": 1.0},
+    )
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = Node(
+        "recording_test",
+        context=context,
+        parameter_overrides=[Parameter("use_sim_time", value=True)],
+    )
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    clock: list[float] = []
+    node.create_subscription(
+        Clock, topics.CLOCK, lambda m: clock.append(conversions.time_to_seconds(m.clock)), 10
+    )
+    env = {
+        "node": node,
+        "executor": executor,
+        "sim": SimClient(node, executor, timeout=30.0),
+        "recorder": RecorderClient(node, executor),
+        "recorder_process": recorder,
+        "root": root,
+        "clock": clock,
+        "bag": tmp_path_factory.mktemp("bag") / "live",
+    }
+    yield env
+    executor.shutdown()
+    node.destroy_node()
+    rclpy.shutdown(context=context)
+
+
+def _run_for(env, sim_seconds: float) -> float:
+    clock = env["clock"]
+    assert spin_until(env["executor"], lambda: bool(clock), 30), "no /clock"
+    start = clock[-1]
+    assert spin_until(env["executor"], lambda: clock[-1] >= start + sim_seconds, 60 + sim_seconds)
+    return clock[-1] - start
+
+
+@pytest.fixture(scope="module")
+def recorded(graph):
+    """Two saved episodes and one discarded; the first one also tapped into a bag."""
+    recorder = graph["recorder"]
+    tap = BagTap(graph["node"], graph["bag"])
+    durations = []
+    for seed, seconds, save in ((7, 4.0, True), (8, 1.0, False), (9, 2.0, True)):
+        graph["sim"].reset(seed)
+        if seed == 7:
+            tap.recording = True
+        response = recorder.start(f"pick the cube (seed {seed})")
+        assert response.success, response.message
+        elapsed = _run_for(graph, seconds)
+        result = recorder.stop() if save else recorder.discard()
+        assert result.success, result.message
+        if seed == 7:
+            _run_for(graph, 0.3)  # the last tick's command, as the recorder saw it
+            tap.close()
+        if save:
+            durations.append(elapsed)
+    assert recorder.wait_saved(2, timeout=120), recorder.status
+    return {"durations": durations, "status": recorder.status}
+
+
+def _load(root):
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    return LeRobotDataset(REPO_ID, root=root)
+
+
+def test_dataset_loads_with_frames_videos_and_stats(graph, recorded):
+    status = recorded["status"]
+    assert status.state == RecorderStatus.IDLE and status.last_error == ""
+    dataset = _load(graph["root"])
+    assert dataset.num_episodes == 2  # the discarded take is not there
+    lengths = [int(e["length"]) for e in dataset.meta.episodes]
+    for length, duration in zip(lengths, recorded["durations"], strict=True):
+        # Start and stop are service calls on a running sim: a tick or two either way.
+        assert abs(length - duration * FPS) <= 3, (lengths, recorded["durations"])
+    tasks = set(dataset.meta.tasks.index)
+    assert tasks == {"pick the cube (seed 7)", "pick the cube (seed 9)"}
+    last = dataset[len(dataset) - 1]
+    for camera in ("front", "wrist"):
+        image = last[f"observation.images.{camera}"]
+        assert tuple(image.shape) == (3, 224, 224)
+        assert float(image.std()) > 0.01  # decoded pixels, not a blank frame
+    stats = json.loads((graph["root"] / "meta" / "stats.json").read_text())
+    for key in ("observation.state", "action", "observation.images.front"):
+        assert key in stats and "mean" in stats[key]
+    # The expert moved the arm: state and action vary within an episode.
+    first = dataset.hf_dataset.with_format("numpy")[: lengths[0]]
+    assert np.ptp(first["observation.state"], axis=0).max() > 0.05
+    assert np.ptp(first["action"], axis=0).max() > 0.05
+
+
+def test_frames_are_as_of_samples_on_the_tick_grid(graph, recorded):
+    frames = _load(graph["root"]).hf_dataset.with_format("numpy")[:]
+    timestamps = frames["timestamp"][frames["episode_index"] == 0]
+    assert np.allclose(np.diff(timestamps), 1 / FPS, atol=1e-4)
+    # Each action is the expert's answer to that frame's state: a small step from it.
+    episode = frames["episode_index"] == 0
+    step = np.abs(frames["action"][episode] - frames["observation.state"][episode]).max(axis=1)
+    assert np.median(step) < 0.5
+
+
+def test_live_recording_matches_the_bag_of_the_same_run(graph, recorded, tmp_path):
+    mapping = load_mapping(MAPPING)
+    root = tmp_path / "from_bag"
+    bags.bag2dataset(graph["bag"], mapping, root, REPO_ID, split="status")
+    live = _load(graph["root"]).hf_dataset.with_format("numpy")[:]
+    from_bag = _load(root).hf_dataset.with_format("numpy")[:]
+    episode = live["episode_index"] == 0
+    live_states = live["observation.state"][episode]
+    bag_states = from_bag["observation.state"]
+    # Both sample the same messages on the sim's 1/30 s stamp grid: the live frames are a
+    # contiguous run of the bag's frames, state for state (the best-fitting offset).
+    n = len(live_states)
+    assert len(bag_states) >= n
+
+    def agreement(offset: int) -> float:
+        return float((bag_states[offset : offset + n] == live_states).all(axis=1).mean())
+
+    offset = max(range(len(bag_states) - n + 1), key=agreement)
+    assert agreement(offset) >= 0.95, agreement(offset)
+    window = slice(offset, offset + len(live_states))
+    assert np.array_equal(
+        live["observation.environment_state"][episode],
+        from_bag["observation.environment_state"][window],
+    )
+    # Commands are stamped on arrival in two processes: equal, or the neighbour tick's.
+    live_actions, bag_actions = live["action"][episode], from_bag["action"][window]
+    exact = (live_actions == bag_actions).all(axis=1)
+    assert exact.mean() >= 0.9, exact.mean()
+
+
+def test_a_policy_trains_on_the_recording(graph, recorded, tmp_path):
+    from lerobot.configs.default import DatasetConfig, WandBConfig
+    from lerobot.configs.train import TrainPipelineConfig
+    from lerobot.policies.act.configuration_act import ACTConfig
+    from lerobot.scripts.lerobot_train import train
+
+    policy = ACTConfig(
+        device="cpu",
+        push_to_hub=False,
+        pretrained_backbone_weights=None,  # offline: no ImageNet download
+        chunk_size=10,
+        n_action_steps=10,
+        dim_model=64,
+        n_heads=2,
+        dim_feedforward=128,
+        n_encoder_layers=1,
+        n_decoder_layers=1,
+        use_vae=False,
+    )
+    output = tmp_path / "train"
+    config = TrainPipelineConfig(
+        dataset=DatasetConfig(repo_id=REPO_ID, root=str(graph["root"])),
+        policy=policy,
+        output_dir=output,
+        job_name="recorded",
+        num_workers=0,
+        batch_size=2,
+        steps=3,
+        eval_freq=0,
+        log_freq=1,
+        save_freq=3,
+        use_policy_training_preset=True,  # ACT's own optimizer settings
+        wandb=WandBConfig(enable=False),
+    )
+    train(config)
+    checkpoint = output / "checkpoints" / "last" / "pretrained_model"
+    assert (checkpoint / "model.safetensors").is_file()
+    assert json.loads((checkpoint / "config.json").read_text())["type"] == "act"

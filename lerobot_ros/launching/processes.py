@@ -43,14 +43,17 @@ class NodeProcess:
         env: Mapping[str, str] | None = None,
         log_path: Path | None = None,
         wrapper: tuple[str, ...] = (),
+        stdin: int | IO | None = None,
     ) -> None:
-        """``wrapper`` prefixes the command, e.g. ``("taskset", "-c", "0")`` to pin a core."""
+        """``wrapper`` prefixes the command, e.g. ``("taskset", "-c", "0")`` to pin a core;
+        ``stdin`` is the child's standard input (default: this process's, e.g. a terminal)."""
         self.module = module
         self.command = [*wrapper, sys.executable, "-m", module, *ros_arguments(parameters or {})]
         self.env = dict(os.environ if env is None else env)
         apply_network_defaults(self.env)
         self.env.setdefault("PYTHONUNBUFFERED", "1")
         self.log_path = log_path
+        self.stdin = stdin
         self._log_file: IO | None = None
         self.process: subprocess.Popen | None = None
 
@@ -60,7 +63,7 @@ class NodeProcess:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log_file = output = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            self.command, env=self.env, stdout=output, stderr=subprocess.STDOUT
+            self.command, env=self.env, stdin=self.stdin, stdout=output, stderr=subprocess.STDOUT
         )
         return self
 

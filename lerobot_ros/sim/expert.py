@@ -1,8 +1,8 @@
 """A scripted pick-and-lift expert: Cartesian waypoints turned into joint targets by IK.
 
 It only needs what a real robot would report (joint positions and the cube pose), so the same
-class drives the in-process sim, the Gymnasium env and a ROS node fed from topics. It keeps
-its own kinematic MuJoCo model of the same description and never touches the simulator.
+class drives the in-process sim, the Gymnasium env and a ROS node fed from topics. It uses
+the arm's kinematics (``robots.panda_kinematics``) and never touches the simulator.
 
 Each call to :meth:`ScriptedPickExpert.act` moves a Cartesian waypoint a bounded distance
 toward the current phase's goal, solves damped-least-squares IK for it warm-started from the
@@ -19,7 +19,7 @@ import mujoco
 import numpy as np
 
 from lerobot_ros.robots import panda
-from lerobot_ros.sim import scene
+from lerobot_ros.robots.panda_kinematics import PandaKinematics
 
 
 class Phase(enum.Enum):
@@ -74,18 +74,9 @@ class ScriptedPickExpert:
         if control_hz <= 0:
             raise ValueError(f"control_hz must be positive, got {control_hz}")
         self.control_hz = control_hz
-        self._model = scene.build_model(image_width=64, image_height=64)
-        self._data = mujoco.MjData(self._model)
-        index = scene.SceneIndex.of(self._model)
-        self._arm_qpos = index.joint_qpos[:7]
-        self._arm_dof = index.joint_dof[:7]
-        self._tcp_body = index.tcp_body
-        lower, upper = panda.joint_limits()
-        self._arm_lower, self._arm_upper = lower[:7], upper[:7]
+        self.kinematics = PandaKinematics()
         # Half the URDF velocity limit per tick keeps the servos' lag small.
         self._max_joint_step = 0.5 * panda.velocity_limits()[:7] / control_hz
-        self._jacp = np.zeros((3, self._model.nv))
-        self._jacr = np.zeros((3, self._model.nv))
         self.reset()
 
     @property
@@ -100,50 +91,6 @@ class ScriptedPickExpert:
         self._grasp_yaw: float | None = None
         self._lift_start: np.ndarray | None = None
         self._phase_ticks = 0
-
-    def tcp_pose(self, arm_positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Forward kinematics: grasp point position and hand rotation matrix (world frame)."""
-        self._data.qpos[self._arm_qpos] = arm_positions
-        mujoco.mj_kinematics(self._model, self._data)
-        return (
-            self._data.xpos[self._tcp_body].copy(),
-            self._data.xmat[self._tcp_body].reshape(3, 3).copy(),
-        )
-
-    def solve_ik(
-        self,
-        position: np.ndarray,
-        rotation: np.ndarray,
-        initial: np.ndarray,
-        iterations: int = 30,
-        damping: float = 0.02,
-    ) -> np.ndarray:
-        """Arm joints putting the grasp point at ``position`` with hand ``rotation``.
-
-        Damped least squares, with a null-space pull toward the home pose so the redundant
-        seventh degree of freedom does not drift over an episode.
-        """
-        q = np.array(initial, dtype=float)
-        home = panda.HOME_POSITION[:7]
-        for _ in range(iterations):
-            current_position, current_rotation = self.tcp_pose(q)
-            position_error = position - current_position
-            # Small-angle rotation error taking the current hand frame to the target one.
-            rotation_error = 0.5 * sum(
-                np.cross(current_rotation[:, i], rotation[:, i]) for i in range(3)
-            )
-            error = np.concatenate([position_error, rotation_error])
-            if np.linalg.norm(position_error) < 1e-4 and np.linalg.norm(rotation_error) < 1e-3:
-                break
-            mujoco.mj_comPos(self._model, self._data)
-            mujoco.mj_jacBody(self._model, self._data, self._jacp, self._jacr, self._tcp_body)
-            jacobian = np.vstack([self._jacp, self._jacr])[:, self._arm_dof]
-            regularized = jacobian @ jacobian.T + damping**2 * np.eye(6)
-            pseudo_inverse = jacobian.T @ np.linalg.solve(regularized, np.eye(6))
-            null_space = np.eye(7) - pseudo_inverse @ jacobian
-            step = pseudo_inverse @ error + null_space @ (0.1 * (home - q))
-            q = np.clip(q + step, self._arm_lower, self._arm_upper)
-        return q
 
     def _hand_yaw(self, rotation: np.ndarray) -> float:
         return math.atan2(rotation[1, 1], rotation[0, 1])
@@ -169,7 +116,7 @@ class ScriptedPickExpert:
         gripper = joint_positions[7]
         if self._command is None:
             self._command = arm.copy()
-        measured_position, measured_rotation = self.tcp_pose(arm)
+        measured_position, measured_rotation = self.kinematics.tcp_pose(arm)
         if self._waypoint is None:
             self._waypoint = measured_position
         if self._grasp_yaw is None:
@@ -207,7 +154,7 @@ class ScriptedPickExpert:
         if distance > max_move:
             offset *= max_move / distance
         self._waypoint = self._waypoint + offset
-        solution = self.solve_ik(
+        solution = self.kinematics.solve_ik(
             self._waypoint, top_down_rotation(self._grasp_yaw or 0.0), self._command
         )
         step = np.clip(solution - self._command, -self._max_joint_step, self._max_joint_step)

@@ -173,9 +173,10 @@ def test_task_state_reports_a_lifted_grasped_cube_as_success(sim):
     sim.reset(seed=0)
     assert not sim.task_state().success
     cube, _ = sim.cube_pose()
-    from lerobot_ros.sim.expert import ScriptedPickExpert, top_down_rotation
+    from lerobot_ros.robots.panda_kinematics import PandaKinematics
+    from lerobot_ros.sim.expert import top_down_rotation
 
-    kinematics = ScriptedPickExpert()  # only its IK, not its script
+    kinematics = PandaKinematics()
     arm = sim.joint_positions()[:7]
     grasp = kinematics.solve_ik(cube, top_down_rotation(0.0), arm, iterations=200)
     # Reset with the arm already at the grasp pose, so nothing sweeps the cube away.

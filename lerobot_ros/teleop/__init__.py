@@ -1,0 +1,1 @@
+"""Teleoperation logic without ROS: keyboard end-effector jog."""

@@ -115,6 +115,41 @@ def _report_eval(request: EvalRequest, graph: list | None, output_dir: Path) -> 
     return 0
 
 
+def _record(args: argparse.Namespace) -> int:
+    from lerobot_ros.datasets.ros_record import RecordFailed, RecordRequest, run_record
+
+    hardware = {"port": args.port, "arm": args.arm, "robot_type": args.robot_type}
+    hardware |= {"robot_config": args.robot_config}
+    if args.camera_devices:
+        hardware["camera_devices"] = tuple(args.camera_devices.split(","))
+    request = RecordRequest(
+        root=args.root,
+        repo_id=args.repo_id,
+        num_episodes=args.num_episodes,
+        teleop=args.teleop,
+        teleop_config=args.teleop_config,
+        task=args.task,
+        fps=args.fps,
+        mapping=str(args.mapping or ""),
+        sim=not args.real,
+        seed=args.seed,
+        episode_time_s=args.episode_time_s,
+        reset_time_s=args.reset_time_s,
+        hardware=hardware if args.real else {},
+    )
+    try:
+        summary = run_record(request)
+    except (RecordFailed, ValueError) as error:
+        print(f"record failed: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"{summary['root']}: {summary['episodes']} episodes "
+        f"({summary['recorded_now']} recorded now, frames {summary['frames_per_episode']}); "
+        f"logs in {summary['logs']}"
+    )
+    return 0
+
+
 def _load_mapping(path: Path | None):  # -> FeatureMapping (imported lazily: fast --help)
     from lerobot_ros.features.mapping import load_mapping
     from lerobot_ros.resources import config_path
@@ -190,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--n-episodes", type=int, default=3)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--output-dir", type=Path, default=Path("outputs/expert_demo"))
-    run = commands.add_parser("run", help="run a graph (sim, eval_sim) without ros2 launch")
+    run = commands.add_parser("run", help="run a graph with its defaults, without ros2 launch")
     run.add_argument("graph", choices=sorted(GRAPHS))
     run.add_argument("--composed", action="store_true", help="all nodes in one process")
     evaluate = commands.add_parser(
@@ -210,6 +245,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--realtime", action="store_true", help="30 Hz real time instead of lockstep"
     )
     mapping_help = "feature mapping YAML (default: config/features/panda_pick_cube.yaml)"
+    record = commands.add_parser(
+        "record", help="teleoperate and record a LeRobotDataset through the ROS graph"
+    )
+    record.add_argument(
+        "--teleop",
+        default="scripted",
+        help="scripted (sim), keyboard, or a LeRobot teleoperator type (koch_leader, ...)",
+    )
+    record.add_argument("--teleop-config", default="", help="LeRobot teleoperator config (YAML)")
+    record.add_argument("--num-episodes", type=int, default=2)
+    record.add_argument("--root", type=Path, required=True, help="dataset directory")
+    record.add_argument("--repo-id", required=True)
+    record.add_argument("--fps", type=int, default=0, help="default: the mapping's")
+    record.add_argument("--task", default="pick up the cube")
+    record.add_argument("--mapping", type=Path, default=None, help=mapping_help)
+    record.add_argument("--seed", type=int, default=0, help="sim: episode i uses seed + i")
+    record.add_argument("--episode-time-s", type=float, default=20.0)
+    record.add_argument("--reset-time-s", type=float, default=5.0, help="real robot only")
+    record.add_argument("--real", action="store_true", help="the real robot instead of the sim")
+    record.add_argument("--arm", default="dynamixel", help="real: dynamixel or lerobot")
+    record.add_argument("--port", default="/dev/ttyUSB0", help="real dynamixel: serial port")
+    record.add_argument("--robot-type", default="", help="real lerobot: robot type")
+    record.add_argument("--robot-config", default="", help="real lerobot: robot config (YAML)")
+    record.add_argument("--camera-devices", default="", help="real: front,wrist OpenCV devices")
     to_dataset = commands.add_parser(
         "bag2dataset", help="convert a rosbag2 (MCAP or sqlite3) into a LeRobotDataset"
     )
@@ -255,6 +314,10 @@ def main(argv: list[str] | None = None) -> int:
         return _eval(args)
     if args.command == "run":
         return _run(args)
+    if args.command == "record":
+        if args.num_episodes < 1:
+            parser.error("--num-episodes must be >= 1")
+        return _record(args)
     if args.command == "bag2dataset":
         return _bag2dataset(args)
     if args.command == "dataset2bag":

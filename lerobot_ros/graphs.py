@@ -28,20 +28,29 @@ class NodeSpec:
     arguments: tuple[str, ...] = ()
     # Topics this node publishes that other specs (RViz config, tests) rely on.
     publishes: tuple[str, ...] = ()
+    # Reads keys from a terminal: launch files run it in its own terminal window.
+    interactive: bool = False
 
 
 def _own_node(
-    name: str, class_name: str, parameters: dict, publishes: tuple[str, ...] = ()
+    executable: str,
+    class_name: str,
+    parameters: dict,
+    publishes: tuple[str, ...] = (),
+    name: str | None = None,
+    interactive: bool = False,
 ) -> NodeSpec:
-    """One of our nodes: executable ``name``, class ``class_name`` in lerobot_ros/nodes/<name>.py."""
+    """One of our nodes: ``executable``, class ``class_name`` in lerobot_ros/nodes/<executable>.py
+    (``name``: another node name, for several instances of one executable)."""
     return NodeSpec(
-        name=name,
+        name=name or executable,
         package=PACKAGE_NAME,
-        executable=name,
-        module=f"lerobot_ros.nodes.{name}",
+        executable=executable,
+        module=f"lerobot_ros.nodes.{executable}",
         class_name=class_name,
         parameters=parameters,
         publishes=publishes,
+        interactive=interactive,
     )
 
 
@@ -77,6 +86,53 @@ def scripted_teleop_node(**parameters: object) -> NodeSpec:
     )
 
 
+def keyboard_teleop_node(**parameters: object) -> NodeSpec:
+    return _own_node(
+        "keyboard_teleop_node",
+        "KeyboardTeleopNode",
+        dict(parameters),
+        (topics.POSITION_COMMANDS,),
+        interactive=True,
+    )
+
+
+def lerobot_teleop_node(**parameters: object) -> NodeSpec:
+    return _own_node(
+        "lerobot_teleop_node", "LeRobotTeleopNode", dict(parameters), (topics.POSITION_COMMANDS,)
+    )
+
+
+def recorder_node(**parameters: object) -> NodeSpec:
+    return _own_node(
+        "recorder_node",
+        "RecorderNode",
+        {"use_sim_time": True, **parameters},
+        (topics.RECORDER_STATUS,),
+    )
+
+
+def dynamixel_node(**parameters: object) -> NodeSpec:
+    return _own_node(
+        "dynamixel_node", "DynamixelNode", {"autostart": True, **parameters}, (topics.JOINT_STATES,)
+    )
+
+
+def lerobot_robot_node(**parameters: object) -> NodeSpec:
+    return _own_node(
+        "lerobot_robot_node", "LeRobotRobotNode", dict(parameters), (topics.JOINT_STATES,)
+    )
+
+
+def camera_node(camera: str, device: str) -> NodeSpec:
+    return _own_node(
+        "camera_node",
+        "CameraNode",
+        {"camera_name": camera, "device": device},
+        (topics.camera_image(camera), topics.camera_info(camera)),
+        name=f"{camera}_camera",
+    )
+
+
 def robot_state_publisher() -> NodeSpec:
     """TF for RViz from /robot_description + /joint_states (present in any ROS install)."""
     return NodeSpec(
@@ -102,10 +158,7 @@ def sim_graph(
     rviz_enabled: bool = False, rviz_config: str = "", **sim_parameters: object
 ) -> list[NodeSpec]:
     """The simulation alone: sim_node, plus robot_state_publisher and RViz to watch it."""
-    graph = [sim_node(**sim_parameters)]
-    if rviz_enabled:
-        graph += [robot_state_publisher(), rviz(rviz_config)]
-    return graph
+    return [sim_node(**sim_parameters), *_viewers(rviz_enabled, rviz_config)]
 
 
 def eval_sim_graph(
@@ -126,9 +179,7 @@ def eval_sim_graph(
         policy_node(policy_path=policy_path, lockstep=lockstep, use_sim_time=not lockstep),
         eval_node(),
     ]
-    if rviz_enabled:
-        graph += [robot_state_publisher(), rviz(rviz_config)]
-    return graph
+    return graph + _viewers(rviz_enabled, rviz_config)
 
 
 def expert_eval_sim_graph(max_episode_steps: int = 300) -> list[NodeSpec]:
@@ -141,4 +192,123 @@ def expert_eval_sim_graph(max_episode_steps: int = 300) -> list[NodeSpec]:
     ]
 
 
-GRAPHS = {"sim": sim_graph, "eval_sim": eval_sim_graph}
+# --- the hardware side: one argument swaps the sim for the real robot ---------------------
+# (ros2_control_demos' use_mock_hardware pattern: the nodes above the hardware, and every
+# topic they use, stay the same.)
+TELEOPS = ("scripted", "keyboard")  # or any LeRobot teleoperator type (koch_leader, ...)
+ARMS = ("dynamixel", "lerobot")
+
+
+def hardware_side(
+    sim: bool,
+    cameras: tuple[str, ...] = ("front", "wrist"),
+    arm: str = "dynamixel",
+    port: str = "/dev/ttyUSB0",
+    robot_type: str = "",
+    robot_config: str = "",
+    camera_devices: tuple[str, ...] = (),
+    **sim_parameters: object,
+) -> list[NodeSpec]:
+    """sim_node, or the real arm's driver and one camera node per camera, on the same topics.
+
+    Real arms: ``dynamixel`` (dynamixel_node on ``port``) or ``lerobot`` (any LeRobot robot,
+    ``robot_type`` and ``robot_config``); ``camera_devices`` are the OpenCV devices of
+    ``cameras``, in order (a LeRobot robot brings its own cameras, so none by default).
+    """
+    if sim:
+        return [sim_node(cameras=list(cameras), **sim_parameters)]
+    if arm == "dynamixel":
+        driver = dynamixel_node(port=port)
+    elif arm == "lerobot":
+        if not robot_type:
+            raise ValueError("arm 'lerobot' needs robot_type (so101_follower, koch_follower, ...)")
+        driver = lerobot_robot_node(robot_type=robot_type, robot_config=robot_config)
+    else:
+        raise ValueError(f"unknown arm {arm!r}; choose from {list(ARMS)}")
+    if camera_devices and len(camera_devices) != len(cameras):
+        raise ValueError(f"{len(camera_devices)} camera devices for cameras {list(cameras)}")
+    return [driver, *(camera_node(c, d) for c, d in zip(cameras, camera_devices, strict=False))]
+
+
+def teleop_nodes(teleop: str, sim: bool, teleop_config: str = "") -> list[NodeSpec]:
+    """The commander: the scripted expert (sim only), the keyboard, or a LeRobot teleoperator."""
+    clock = {"use_sim_time": sim}
+    if teleop == "scripted":
+        if not sim:
+            raise ValueError("the scripted expert needs the sim's cube pose: use sim:=true")
+        return [scripted_teleop_node(**clock)]
+    if teleop == "keyboard":
+        return [keyboard_teleop_node(**clock)]
+    if not teleop:
+        raise ValueError(f"teleop must be one of {list(TELEOPS)} or a LeRobot teleoperator type")
+    return [lerobot_teleop_node(teleop_type=teleop, teleop_config=teleop_config, **clock)]
+
+
+def _viewers(rviz_enabled: bool, rviz_config: str) -> list[NodeSpec]:
+    return [robot_state_publisher(), rviz(rviz_config)] if rviz_enabled else []
+
+
+def teleop_graph(
+    sim: bool = True,
+    teleop: str = "scripted",
+    teleop_config: str = "",
+    rviz_enabled: bool = False,
+    rviz_config: str = "",
+    **hardware: object,
+) -> list[NodeSpec]:
+    """Teleoperation: the hardware side and a teleoperator."""
+    return [
+        *hardware_side(sim, **hardware),
+        *teleop_nodes(teleop, sim, teleop_config),
+        *_viewers(rviz_enabled, rviz_config),
+    ]
+
+
+def record_graph(
+    root: str = "",
+    repo_id: str = "lerobot_ros/recording",
+    task: str = "",
+    mapping: str = "",
+    auto_episodes: bool = False,
+    fps: int = 0,
+    sim: bool = True,
+    teleop: str = "scripted",
+    **teleop_and_hardware: object,
+) -> list[NodeSpec]:
+    """Teleoperation plus recorder_node writing a LeRobotDataset (``fps`` 0: the mapping's)."""
+    recorder = {"root": root, "repo_id": repo_id, "mapping": mapping, "use_sim_time": sim}
+    recorder["fps"] = fps
+    recorder |= {"auto_episodes": auto_episodes} | ({"task": task} if task else {})
+    return [
+        *teleop_graph(sim=sim, teleop=teleop, **teleop_and_hardware),
+        recorder_node(**recorder),
+    ]
+
+
+def eval_real_graph(
+    policy_path: str = "",
+    mapping: str = "",
+    sim: bool = False,
+    record_root: str = "",
+    rviz_enabled: bool = False,
+    rviz_config: str = "",
+    **hardware: object,
+) -> list[NodeSpec]:
+    """A policy acting in real time on the real robot (or, sim:=true, on the sim), optionally
+    recorded (rollouts as a LeRobotDataset, as ``lerobot-record`` with a policy)."""
+    graph = [
+        *hardware_side(sim, **hardware),
+        policy_node(policy_path=policy_path, mapping=mapping, use_sim_time=sim),
+    ]
+    if record_root:
+        graph.append(recorder_node(root=record_root, mapping=mapping, use_sim_time=sim))
+    return graph + _viewers(rviz_enabled, rviz_config)
+
+
+GRAPHS = {
+    "sim": sim_graph,
+    "eval_sim": eval_sim_graph,
+    "eval_real": eval_real_graph,
+    "record": record_graph,
+    "teleop": teleop_graph,
+}

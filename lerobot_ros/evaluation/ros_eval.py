@@ -19,8 +19,7 @@ from tqdm import tqdm
 
 from lerobot_ros.graphs import NodeSpec, eval_sim_graph
 from lerobot_ros.interfaces import EvaluatePolicy, PolicyStatus
-from lerobot_ros.launching.processes import NodeProcess
-from lerobot_ros.launching.runner import start_processes
+from lerobot_ros.launching.runner import first_dead, start_processes
 from lerobot_ros.ros import qos, topics
 from lerobot_ros.ros.network import apply_network_defaults
 from lerobot_ros.ros.sim_client import spin_until
@@ -41,13 +40,6 @@ class EvalRequest:
 
 class EvalFailed(RuntimeError):
     pass
-
-
-def _dead(processes: list[NodeProcess]) -> str | None:
-    for process in processes:
-        if not process.running:
-            return f"{process.module} exited ({process.process.returncode}):\n{process.log_text()[-3000:]}"
-    return None
 
 
 def run_eval(request: EvalRequest, graph: list[NodeSpec] | None = None) -> dict:
@@ -84,7 +76,7 @@ def run_eval(request: EvalRequest, graph: list[NodeSpec] | None = None) -> dict:
             client.server_is_ready()
             and (not has_policy or set(policy_states) & {"waiting", "acting"})
         ):
-            problem = _dead(processes)
+            problem = first_dead(processes)
             if problem:
                 raise EvalFailed(f"the eval graph did not come up: {problem}")
             if time.monotonic() > deadline:
@@ -119,7 +111,7 @@ def run_eval(request: EvalRequest, graph: list[NodeSpec] | None = None) -> dict:
         result_future = handle.get_result_async()
         timeout = request.n_episodes * (request.episode_timeout_s + 30)
         while not result_future.done():
-            problem = _dead(processes)
+            problem = first_dead(processes)
             if problem:
                 raise EvalFailed(f"a node of the eval graph died: {problem}")
             if (

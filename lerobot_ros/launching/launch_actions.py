@@ -41,6 +41,56 @@ def node_actions(graph: Sequence[NodeSpec]) -> list[Node]:
             remappings=list(spec.remappings),
             arguments=list(spec.arguments),
             output="screen",
+            # A keyboard teleoperator needs a terminal of its own to read keys from.
+            **({"prefix": "xterm -e", "emulate_tty": True} if spec.interactive else {}),
         )
         for spec in graph
     ]
+
+
+# Launch arguments of the hardware side (graphs.hardware_side), shared by the graphs that
+# swap sim and real: name -> (default, description).
+HARDWARE_ARGUMENTS = {
+    "sim": ("true", "true: sim_node; false: the real robot (same topics)"),
+    "arm": (
+        "dynamixel",
+        "real arm driver: dynamixel (dynamixel_node) or lerobot (any LeRobot robot)",
+    ),
+    "port": ("/dev/ttyUSB0", "dynamixel: serial port of the bus"),
+    "robot_type": ("", "lerobot: a LeRobot robot type (so101_follower, koch_follower, ...)"),
+    "robot_config": ("", "lerobot: its config as YAML text or a YAML file path"),
+    "cameras": ("front,wrist", "camera names (comma-separated)"),
+    "camera_devices": ("", "real: OpenCV device of each camera, comma-separated (/dev/video0,...)"),
+    "rviz": ("false", "start RViz (and robot_state_publisher)"),
+}
+
+
+def declare(arguments: dict[str, tuple[str, str]]) -> list[DeclareLaunchArgument]:
+    return [
+        DeclareLaunchArgument(name, default_value=default, description=description)
+        for name, (default, description) in arguments.items()
+    ]
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def hardware_values(context) -> dict:  # noqa: ANN001 - a launch context
+    """The hardware launch arguments as graphs.hardware_side keyword arguments."""
+    from lerobot_ros.resources import config_path
+
+    def arg(name: str) -> str:
+        return LaunchConfiguration(name).perform(context)
+
+    return {
+        "sim": arg("sim").lower() == "true",
+        "arm": arg("arm"),
+        "port": arg("port"),
+        "robot_type": arg("robot_type"),
+        "robot_config": arg("robot_config"),
+        "cameras": _split(arg("cameras")),
+        "camera_devices": _split(arg("camera_devices")),
+        "rviz_enabled": arg("rviz").lower() == "true",
+        "rviz_config": str(config_path("lerobot_ros.rviz")),
+    }

@@ -26,8 +26,10 @@ def format_parameter(value: ParameterValue) -> str:
     return str(value)
 
 
-def ros_arguments(parameters: Mapping[str, ParameterValue]) -> list[str]:
-    arguments = ["--ros-args"]
+def ros_arguments(
+    parameters: Mapping[str, ParameterValue], node_name: str | None = None
+) -> list[str]:
+    arguments = ["--ros-args"] + (["-r", f"__node:={node_name}"] if node_name else [])
     for name, value in parameters.items():
         arguments += ["-p", f"{name}:={format_parameter(value)}"]
     return arguments
@@ -44,11 +46,19 @@ class NodeProcess:
         log_path: Path | None = None,
         wrapper: tuple[str, ...] = (),
         stdin: int | IO | None = None,
+        node_name: str | None = None,
     ) -> None:
         """``wrapper`` prefixes the command, e.g. ``("taskset", "-c", "0")`` to pin a core;
-        ``stdin`` is the child's standard input (default: this process's, e.g. a terminal)."""
+        ``stdin`` is the child's standard input (default: this process's, e.g. a terminal);
+        ``node_name`` renames the node (several instances of one executable)."""
         self.module = module
-        self.command = [*wrapper, sys.executable, "-m", module, *ros_arguments(parameters or {})]
+        self.command = [
+            *wrapper,
+            sys.executable,
+            "-m",
+            module,
+            *ros_arguments(parameters or {}, node_name),
+        ]
         self.env = dict(os.environ if env is None else env)
         apply_network_defaults(self.env)
         self.env.setdefault("PYTHONUNBUFFERED", "1")

@@ -27,8 +27,20 @@ def start_processes(graph: Sequence[NodeSpec], log_dir: Path | None = None) -> l
     processes = []
     for spec in ours:
         log = log_dir / f"{spec.name}.log" if log_dir else None
-        processes.append(NodeProcess(spec.module, spec.parameters, log_path=log).start())
+        rename = spec.name if spec.name != spec.executable else None
+        processes.append(
+            NodeProcess(spec.module, spec.parameters, log_path=log, node_name=rename).start()
+        )
     return processes
+
+
+def first_dead(processes: Sequence[NodeProcess]) -> str | None:
+    """The first process that exited, with its exit code and the tail of its log."""
+    for process in processes:
+        if not process.running:
+            code = process.process.returncode
+            return f"{process.module} exited ({code}):\n{process.log_text()[-3000:]}"
+    return None
 
 
 def compose(graph: Sequence[NodeSpec], context: object | None = None) -> list:
@@ -44,7 +56,10 @@ def compose(graph: Sequence[NodeSpec], context: object | None = None) -> list:
     for spec in runnable(graph)[0]:
         node_class = getattr(importlib.import_module(spec.module), spec.class_name)
         overrides = [Parameter(name, value=value) for name, value in spec.parameters.items()]
-        node = node_class(parameter_overrides=overrides, context=context)
+        rename = (
+            ["--ros-args", "-r", f"__node:={spec.name}"] if spec.name != spec.executable else None
+        )
+        node = node_class(parameter_overrides=overrides, context=context, cli_args=rename)
         autostart_lifecycle(node)
         nodes.append(node)
     return nodes

@@ -64,7 +64,24 @@ if ! up_to_date interfaces "$interfaces" || ! "$VENV/bin/python" -c "import lero
   mark_done interfaces "$interfaces"
 fi
 
-# 5. lerobot_ros itself, editable, with its console scripts (sim_node, lerobot-ros).
+# 5. control_msgs (FollowJointTrajectory, GripperCommand: the actions MoveIt drives) for the
+#    tests, only where no ROS install brings the real package: the pip ROS wheels have none.
+#    test/interfaces/control_msgs has Jazzy's 5.x field lists under the real package name,
+#    so the action servers run unchanged against either. Rebuilt only if we built it before.
+control=$(fingerprint test/interfaces/control_msgs/{package.xml,CMakeLists.txt} \
+  test/interfaces/control_msgs/msg/* test/interfaces/control_msgs/action/* requirements.txt)
+if ! "$VENV/bin/python" -c "import control_msgs.action" 2>/dev/null \
+  || { [ -f "$STAMPS/control_msgs" ] && ! up_to_date control_msgs "$control"; }; then
+  log "building control_msgs for the tests (rosidl)"
+  rm -rf build/control_msgs
+  run_logged control_msgs env AMENT_PREFIX_PATH="$VENV" CMAKE_PREFIX_PATH="$VENV" PATH="$VENV/bin:$PATH" \
+    "$VENV/bin/colcon" --log-base build/log build --base-paths test/interfaces \
+    --build-base build/control_msgs --install-base "$VENV" --merge-install \
+    --cmake-args -DPython3_EXECUTABLE="$VENV/bin/python" -DBUILD_TESTING=OFF
+  mark_done control_msgs "$control"
+fi
+
+# 6. lerobot_ros itself, editable, with its console scripts (sim_node, lerobot-ros).
 package=$(fingerprint setup.py setup.cfg pyproject.toml)
 if ! up_to_date package "$package" || [ ! -x "$VENV/bin/lerobot-ros" ]; then
   log "installing lerobot_ros (editable)"

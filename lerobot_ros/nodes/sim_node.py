@@ -4,6 +4,14 @@ It is the clock of its graph: every stamp is sim time and ``/clock`` is publishe
 each control step. Runs freely in real time at ``control_hz``, or paused and advanced by
 the ``/sim/step`` service, or in lockstep (``lockstep:=true``): one control step per
 accepted command, for deterministic evaluation as fast as the policy runs.
+
+Besides the command topics it serves MoveIt's controller actions,
+/arm_controller/follow_joint_trajectory (the 7 arm joints) and
+/gripper_controller/gripper_cmd (panda_finger_joint1, m), see
+lerobot_ros/ros/trajectory_action.py. Goals advance with the sim's control steps in sim
+time, so they also play out step by step while paused. In lockstep mode they are refused
+(aborted, INVALID_GOAL): there the sim only steps on topic commands, and those take the
+joints over. A topic command or an episode reset aborts running goals.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from lerobot_ros.resources import node_defaults
 from lerobot_ros.robots import panda
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.node_main import run_node
+from lerobot_ros.ros.trajectory_action import ControllerActionServers
 from lerobot_ros.sim.pick_cube import PickCubeSim, SimConfig
 
 WORLD_FRAME = "world"
@@ -73,6 +82,20 @@ class SimNode(Node):
         # (TF buffers, recorders and bags break), so episodes are laid end to end.
         self._time_offset = 0.0
         self.commands = JointCommandArbiter(self.limits, float(timeout), self.sim.joint_positions())
+        self.actions = ControllerActionServers(
+            self,
+            self.commands,
+            arm_joints=panda.ARM_JOINT_NAMES,
+            gripper_joint=panda.GRIPPER_JOINT_NAME,
+            now=lambda: self.sim_time,
+            measured=lambda: (
+                self.sim.joint_positions(),
+                self.sim.joint_velocities(),
+                self.sim.joint_efforts(),
+            ),
+            velocity_limits=panda.velocity_limits(),
+            refuse_reason=self._action_refusal,
+        )
 
         self.clock_pub = self.create_publisher(Clock, topics.CLOCK, qos.STATE)
         self.joint_pub = self.create_publisher(JointState, topics.JOINT_STATES, qos.STATE)
@@ -135,6 +158,7 @@ class SimNode(Node):
             self.get_logger().warning(
                 "position command outside joint limits: clamped", throttle_duration_sec=1.0
             )
+        self.actions.preempt(f"a command on {topics.POSITION_COMMANDS} took the joints over")
         self._step_if_lockstep()
 
     def on_trajectory(self, msg: JointTrajectory) -> None:
@@ -150,7 +174,16 @@ class SimNode(Node):
             self.get_logger().warning(
                 "trajectory outside joint limits: clamped", throttle_duration_sec=1.0
             )
+        self.actions.preempt(f"a trajectory on {topics.JOINT_TRAJECTORY} took the joints over")
         self._step_if_lockstep()
+
+    def _action_refusal(self) -> str | None:
+        if self.lockstep:
+            return (
+                "sim_node runs in lockstep mode (lockstep:=true), where the sim steps only on "
+                "topic commands: action goals need the real-time mode"
+            )
+        return None
 
     @property
     def episode_over(self) -> bool:
@@ -176,6 +209,7 @@ class SimNode(Node):
         self.seed = seed
         self.max_steps = int(request.max_episode_steps) or self.default_max_steps
         self._time_offset = self.sim_time + 1.0 / self.sim.config.control_hz
+        self.actions.preempt("the episode was reset")
         self.sim.reset(seed)
         self.episode_index += 1
         self.commands.reset(self.sim.joint_positions())
@@ -213,6 +247,7 @@ class SimNode(Node):
             self.advance()
 
     def advance(self) -> None:
+        self.actions.update()  # may command the arbiter: before it picks this step's target
         target = self.commands.update(self.sim_time, self.sim.joint_positions())
         self.sim.set_joint_targets(target)
         self.sim.step()
@@ -252,7 +287,9 @@ class SimNode(Node):
         )
 
     def destroy_node(self) -> None:
-        if hasattr(self, "sim"):  # not when __init__ failed part-way
+        if hasattr(self, "actions"):  # not when __init__ failed part-way
+            self.actions.destroy()
+        if hasattr(self, "sim"):
             self.sim.close()
         super().destroy_node()
 

@@ -1,0 +1,1 @@
+"""Drivers for real robot hardware, each behind the same topic contract as the simulation."""

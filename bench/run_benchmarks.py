@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ("bench_sim.py", "bench_policy.py")
+BENCHMARKS = ("bench_sim.py", "bench_policy.py", "bench_recording.py")
 
 
 def main() -> int:

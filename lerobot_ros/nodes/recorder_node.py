@@ -302,6 +302,7 @@ class RecorderNode(Node):
             saved_episodes=state.saved_episodes,
             saving=state.pending_saves,
             skipped_ticks=sum(self.sampler.skipped.values()),
+            dropped_frames=self.dropped_frames,
             task=self.task,
             last_error=state.last_error,
         )

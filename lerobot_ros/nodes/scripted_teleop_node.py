@@ -16,9 +16,11 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 from visualization_msgs.msg import MarkerArray
 
+from lerobot_ros.control.joint_commands import JointLimits
 from lerobot_ros.features import adapters
 from lerobot_ros.features.mapping import PoseInput, StateInput
 from lerobot_ros.interfaces import TaskStatus
+from lerobot_ros.policy.safety import SafetyLayer
 from lerobot_ros.robots import panda
 from lerobot_ros.ros import qos, topics
 from lerobot_ros.ros.node_main import run_node
@@ -36,6 +38,9 @@ class ScriptedTeleopNode(Node):
     def __init__(self, **node_kwargs) -> None:
         super().__init__("scripted_teleop_node", **node_kwargs)
         self.expert = ScriptedPickExpert()
+        lower, upper = panda.joint_limits()
+        # The same safety layer as the policy's actions and the other teleoperators.
+        self.safety = SafetyLayer(JointLimits(panda.JOINT_NAMES, lower, upper))
         self.cube_pose: tuple[np.ndarray, np.ndarray] | None = None
         self.episode_index: int | None = None
         self.commands_sent = 0
@@ -66,8 +71,13 @@ class ScriptedTeleopNode(Node):
         except adapters.InputError as error:
             self.get_logger().error(f"ignored joint state: {error}", throttle_duration_sec=1.0)
             return
-        action = self.expert.act(positions, *self.cube_pose)
-        self.command_pub.publish(Float64MultiArray(data=[float(v) for v in action]))
+        filtered = self.safety.filter(self.expert.act(positions, *self.cube_pose), positions)
+        if filtered.action is None:
+            self.get_logger().error(
+                f"command refused: {filtered.reason}", throttle_duration_sec=1.0
+            )
+            return
+        self.command_pub.publish(Float64MultiArray(data=filtered.action.tolist()))
         self.commands_sent += 1
 
 

@@ -42,6 +42,104 @@ class EvalFailed(RuntimeError):
     pass
 
 
+class EvalGraph:
+    """A running eval graph and an /evaluate action client: ``evaluate()`` any number of
+    times, then ``close()`` (or use it as a context manager)."""
+
+    def __init__(self, graph: list[NodeSpec], log_dir: Path, ready_timeout_s: float = 180) -> None:
+        self.has_policy = any(spec.name == "policy_node" for spec in graph)
+        self.processes = start_processes(graph, log_dir=log_dir)
+        rclpy.init()
+        self.node = rclpy.create_node("lerobot_ros_eval_client")
+        self.executor = SingleThreadedExecutor()
+        self.executor.add_node(self.node)
+        self.client = ActionClient(self.node, EvaluatePolicy, topics.EVALUATE)
+        policy_states: list[str] = []
+        self.node.create_subscription(
+            PolicyStatus, topics.POLICY_STATUS, lambda m: policy_states.append(m.state), qos.STATE
+        )
+        try:
+            deadline = time.monotonic() + ready_timeout_s
+            # Ready = the action server is up and the policy is active: in lockstep, an
+            # episode whose first observation the policy missed would never take a step.
+            while not (
+                self.client.server_is_ready()
+                and (not self.has_policy or set(policy_states) & {"waiting", "acting"})
+            ):
+                problem = first_dead(self.processes)
+                if problem:
+                    raise EvalFailed(f"the eval graph did not come up: {problem}")
+                if time.monotonic() > deadline:
+                    raise EvalFailed(
+                        f"no {topics.EVALUATE} action server and active policy after "
+                        f"{ready_timeout_s:g} s"
+                    )
+                self.executor.spin_once(timeout_sec=0.1)
+        except BaseException:
+            self.close()
+            raise
+
+    def evaluate(self, request: EvalRequest, show_progress: bool = True) -> dict:
+        """One /evaluate goal; returns eval_info. EvalFailed if it fails or a node dies."""
+        request.output_dir.mkdir(parents=True, exist_ok=True)
+        goal = EvaluatePolicy.Goal(
+            n_episodes=request.n_episodes,
+            start_seed=request.seed,
+            max_episode_steps=request.max_episode_steps,
+            n_videos=request.n_videos,
+            output_dir=str(request.output_dir.resolve()),
+            episode_timeout_s=request.episode_timeout_s,
+        )
+        progress = tqdm(
+            total=request.n_episodes, desc="eval", unit="episode", disable=not show_progress
+        )
+
+        def on_feedback(message) -> None:  # noqa: ANN001
+            feedback = message.feedback
+            progress.update(feedback.episodes_done - progress.n)
+            progress.set_postfix(
+                seed=feedback.seed,
+                success=feedback.episode_success,
+                pc=f"{feedback.running_pc_success:.0f}%",
+            )
+
+        send = self.client.send_goal_async(goal, feedback_callback=on_feedback)
+        spin_until(self.executor, send.done, 60)
+        handle = send.result()
+        if handle is None or not handle.accepted:
+            raise EvalFailed("the eval goal was rejected (is another eval running?)")
+        result_future = handle.get_result_async()
+        deadline = time.monotonic() + request.n_episodes * (request.episode_timeout_s + 30) + 60
+        while not result_future.done():
+            problem = first_dead(self.processes)
+            if problem:
+                raise EvalFailed(f"a node of the eval graph died: {problem}")
+            if (
+                not spin_until(self.executor, result_future.done, 1.0)
+                and time.monotonic() > deadline
+            ):
+                raise EvalFailed("the eval did not finish in time")
+        progress.close()
+        result = result_future.result().result
+        info = json.loads(result.eval_info_json) if result.eval_info_json else {}
+        if not result.success:
+            raise EvalFailed(f"eval incomplete: {result.message}")
+        return info
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.try_shutdown()
+        for process in self.processes:
+            process.stop()
+
+    def __enter__(self) -> EvalGraph:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 def run_eval(request: EvalRequest, graph: list[NodeSpec] | None = None) -> dict:
     """Run the whole eval; returns eval_info. EvalFailed if the graph or the goal fails.
 
@@ -57,77 +155,5 @@ def run_eval(request: EvalRequest, graph: list[NodeSpec] | None = None) -> dict:
             max_episode_steps=request.max_episode_steps,
             cameras=request.cameras,
         )
-    has_policy = any(spec.name == "policy_node" for spec in graph)
-    processes = start_processes(graph, log_dir=request.output_dir / "logs")
-    rclpy.init()
-    node = rclpy.create_node("lerobot_ros_eval_client")
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    client = ActionClient(node, EvaluatePolicy, topics.EVALUATE)
-    policy_states: list[str] = []
-    node.create_subscription(
-        PolicyStatus, topics.POLICY_STATUS, lambda m: policy_states.append(m.state), qos.STATE
-    )
-    try:
-        deadline = time.monotonic() + 180
-        # Ready = the action server is up and the policy is active: in lockstep, an episode
-        # whose first observation the policy missed would never take a step.
-        while not (
-            client.server_is_ready()
-            and (not has_policy or set(policy_states) & {"waiting", "acting"})
-        ):
-            problem = first_dead(processes)
-            if problem:
-                raise EvalFailed(f"the eval graph did not come up: {problem}")
-            if time.monotonic() > deadline:
-                raise EvalFailed(
-                    f"no {topics.EVALUATE} action server and active policy after 180 s"
-                )
-            executor.spin_once(timeout_sec=0.1)
-        goal = EvaluatePolicy.Goal(
-            n_episodes=request.n_episodes,
-            start_seed=request.seed,
-            max_episode_steps=request.max_episode_steps,
-            n_videos=request.n_videos,
-            output_dir=str(request.output_dir.resolve()),
-            episode_timeout_s=request.episode_timeout_s,
-        )
-        progress = tqdm(total=request.n_episodes, desc="eval", unit="episode")
-
-        def on_feedback(message) -> None:  # noqa: ANN001
-            feedback = message.feedback
-            progress.update(feedback.episodes_done - progress.n)
-            progress.set_postfix(
-                seed=feedback.seed,
-                success=feedback.episode_success,
-                pc=f"{feedback.running_pc_success:.0f}%",
-            )
-
-        send = client.send_goal_async(goal, feedback_callback=on_feedback)
-        spin_until(executor, send.done, 60)
-        handle = send.result()
-        if handle is None or not handle.accepted:
-            raise EvalFailed("the eval goal was rejected (is another eval running?)")
-        result_future = handle.get_result_async()
-        timeout = request.n_episodes * (request.episode_timeout_s + 30)
-        while not result_future.done():
-            problem = first_dead(processes)
-            if problem:
-                raise EvalFailed(f"a node of the eval graph died: {problem}")
-            if (
-                not spin_until(executor, result_future.done, 1.0)
-                and time.monotonic() > deadline + timeout
-            ):
-                raise EvalFailed("the eval did not finish in time")
-        progress.close()
-        result = result_future.result().result
-        info = json.loads(result.eval_info_json) if result.eval_info_json else {}
-        if not result.success:
-            raise EvalFailed(f"eval incomplete: {result.message}")
-        return info
-    finally:
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
-        for process in processes:
-            process.stop()
+    with EvalGraph(graph, request.output_dir / "logs") as session:
+        return session.evaluate(request)

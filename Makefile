@@ -12,7 +12,7 @@ export ROS_AUTOMATIC_DISCOVERY_RANGE := LOCALHOST
 export FASTDDS_DEFAULT_PROFILES_FILE := $(CURDIR)/config/fastdds_localhost.xml
 export RMW_IMPLEMENTATION := rmw_fastrtps_cpp
 
-.PHONY: setup demo test lint format bench clean
+.PHONY: setup demo test lint format bench bench-quick clean
 
 setup:
 	@scripts/setup.sh
@@ -33,6 +33,9 @@ test: lint
 
 bench: setup
 	$(PY) bench/run_benchmarks.py
+
+bench-quick: setup
+	$(PY) bench/run_benchmarks.py --quick
 
 clean:
 	rm -rf build log install outputs

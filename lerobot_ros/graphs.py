@@ -230,8 +230,15 @@ def hardware_side(
     return [driver, *(camera_node(c, d) for c, d in zip(cameras, camera_devices, strict=False))]
 
 
-def teleop_nodes(teleop: str, sim: bool, teleop_config: str = "") -> list[NodeSpec]:
-    """The commander: the scripted expert (sim only), the keyboard, or a LeRobot teleoperator."""
+def teleop_nodes(
+    teleop: str,
+    sim: bool,
+    teleop_config: str = "",
+    follower_type: str = "",
+    follower_config: str = "",
+) -> list[NodeSpec]:
+    """The commander: the scripted expert (sim only), the keyboard, or a LeRobot teleoperator
+    (``follower_*``: the LeRobot robot it drives, for joint order, units and limits)."""
     clock = {"use_sim_time": sim}
     if teleop == "scripted":
         if not sim:
@@ -241,7 +248,10 @@ def teleop_nodes(teleop: str, sim: bool, teleop_config: str = "") -> list[NodeSp
         return [keyboard_teleop_node(**clock)]
     if not teleop:
         raise ValueError(f"teleop must be one of {list(TELEOPS)} or a LeRobot teleoperator type")
-    return [lerobot_teleop_node(teleop_type=teleop, teleop_config=teleop_config, **clock)]
+    follower = {"follower_type": follower_type, "follower_config": follower_config}
+    return [
+        lerobot_teleop_node(teleop_type=teleop, teleop_config=teleop_config, **follower, **clock)
+    ]
 
 
 def _viewers(rviz_enabled: bool, rviz_config: str) -> list[NodeSpec]:
@@ -259,7 +269,13 @@ def teleop_graph(
     """Teleoperation: the hardware side and a teleoperator."""
     return [
         *hardware_side(sim, **hardware),
-        *teleop_nodes(teleop, sim, teleop_config),
+        *teleop_nodes(
+            teleop,
+            sim,
+            teleop_config,
+            str(hardware.get("robot_type", "")),
+            str(hardware.get("robot_config", "")),
+        ),
         *_viewers(rviz_enabled, rviz_config),
     ]
 

@@ -266,10 +266,13 @@ class SimNode(Node):
             )
         )
         for camera in self.cameras:
-            frame = panda.camera_frame_id(camera)
-            self.image_pubs[camera].publish(
-                conversions.rgb_image(self.sim.render(camera), stamp, frame)
-            )
+            # Rendering is most of a step's cost: a camera nobody watches is not rendered (a
+            # lockstep eval subscribes to images only for the episodes it films).
+            if self.image_pubs[camera].get_subscription_count():
+                frame = panda.camera_frame_id(camera)
+                self.image_pubs[camera].publish(
+                    conversions.rgb_image(self.sim.render(camera), stamp, frame)
+                )
             info = self._camera_infos[camera]
             info.header.stamp = stamp
             self.info_pubs[camera].publish(info)

@@ -1,0 +1,333 @@
+"""``lerobot_robot_node``: any LeRobot robot (so100/so101, koch, ...) behind the topic contract.
+
+The robot is chosen by ``robot_type`` and built from ``robot_config`` (YAML/JSON text or the
+path of a YAML/JSON file with the type's LeRobot config fields); the feature mapping and its
+units are those of :mod:`lerobot_ros.hardware.lerobot_bridge`. A lifecycle node, shaped like
+a ros2_control hardware interface:
+
+* configure: build and connect the robot (``calibrate=False``: calibration comes from
+  LeRobot's calibration file; none fails the transition with the command to run), then
+  disable torque; ``/joint_states`` and the camera images are published from now on at
+  ``fps``, so the arm can be seen (and moved by hand) before it is driven;
+* activate: set every goal to the measured position, enable torque, and send the newest
+  command each tick, through the safety layer (joint limits from the calibration,
+  ``max_relative_target``; LeRobot's own ``max_relative_target`` applies as well);
+* deactivate: stop sending; torque stays on, so the motors hold their last goal;
+* cleanup / shutdown / exit: disconnect (LeRobot disables torque if its config says so).
+
+Commands: ``/position_controller/commands`` (Float64MultiArray in the robot's action order)
+and ``/arm_controller/joint_trajectory`` (interpolated from the current goal). A commander
+silent for ``command_timeout`` is ignored: nothing more is sent and the motors hold their
+last goal (a hold at the measured position would open a gripper squeezing an object).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import numpy as np
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from sensor_msgs.msg import Image, JointState
+from std_msgs.msg import Float64MultiArray
+from trajectory_msgs.msg import JointTrajectory
+
+from lerobot_ros.control.joint_commands import (
+    CommandError,
+    JointTrajectoryPlan,
+    validate_position_command,
+)
+from lerobot_ros.hardware import lerobot_bridge as bridge
+from lerobot_ros.policy.safety import SafetyLayer
+from lerobot_ros.resources import node_defaults
+from lerobot_ros.ros import conversions, qos, topics
+from lerobot_ros.ros.node_main import autostart_lifecycle, run_node
+
+NODE_NAME = "lerobot_robot_node"
+
+
+class LeRobotRobotNode(LifecycleNode):
+    def __init__(self, **node_kwargs: Any) -> None:
+        super().__init__(NODE_NAME, **node_kwargs)
+        self.declare_parameters("", list(node_defaults(NODE_NAME).items()))
+        self.robot = None
+        self.active = False
+        self.measured: np.ndarray | None = None  # commanded features as last read, ROS units
+        self.reason = "not configured"
+        self._io: list = []
+        self._timer = None
+        self._forget_commands()
+
+    def _forget_commands(self) -> None:
+        self.command: np.ndarray | None = None
+        self.command_time = -np.inf
+        self.plan: JointTrajectoryPlan | None = None
+        self.last_goal: np.ndarray | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        parameter = self._parameter_value
+        robot_type = str(parameter("robot_type")).strip()
+        try:
+            self.fps = float(parameter("fps"))
+            self.command_timeout = float(parameter("command_timeout"))
+            max_relative = float(parameter("max_relative_target"))
+            units = str(parameter("units"))
+            if units not in bridge.UNITS:
+                raise bridge.BridgeError(
+                    f"units must be one of {list(bridge.UNITS)}, got {units!r}"
+                )
+            if not self.fps > 0 or not self.command_timeout > 0 or max_relative < 0:
+                raise bridge.BridgeError(
+                    f"fps ({self.fps}) and command_timeout ({self.command_timeout}) must be > 0, "
+                    f"max_relative_target ({max_relative}) >= 0"
+                )
+            if not robot_type:
+                raise bridge.BridgeError(
+                    "robot_type is not set; known types: "
+                    + ", ".join(bridge.known_types(bridge.ROBOT))
+                )
+            robot = bridge.make_robot(robot_type, parameter("robot_config"))
+            notes = bridge.connect(robot)
+        except bridge.BridgeError as error:
+            return self._fail(str(error))
+        self.robot = robot
+        try:
+            self.state_map = bridge.state_map(robot, units)
+            self.command_map = bridge.command_map(robot, units)
+            self.cameras = bridge.camera_shapes(robot)
+            self.safety = SafetyLayer(self.command_map.limits, max_relative or None)
+            bridge.set_torque(robot, False)  # limp until activated
+        except Exception as error:  # noqa: BLE001 - bridge errors and bus errors alike
+            bridge.disconnect(robot)
+            self.robot = None
+            return self._fail(str(error))
+        for note in notes:
+            self.get_logger().warning(f"{robot_type}: {note}")
+        self._create_io()
+        self.reason = "configured, not active"
+        self.get_logger().info(
+            f"connected {robot_type} (id {robot.id!r}); joints: {self.command_map.describe()}; "
+            f"cameras: {sorted(self.cameras) or 'none'}; {self.fps:g} Hz"
+        )
+        return TransitionCallbackReturn.SUCCESS
+
+    def _parameter_value(self, name: str) -> Any:  # noqa: ANN401 - any parameter type
+        return self.get_parameter(name).value
+
+    def _fail(self, reason: str) -> TransitionCallbackReturn:
+        self.reason = reason
+        self.get_logger().error(f"configure failed: {reason}")
+        return TransitionCallbackReturn.FAILURE
+
+    def _create_io(self) -> None:
+        self.joint_state_pub = self.create_publisher(JointState, topics.JOINT_STATES, qos.STATE)
+        self.image_pubs = {
+            camera: self.create_publisher(Image, topics.camera_image(camera), qos.IMAGE)
+            for camera in self.cameras
+        }
+        self._io = [
+            self.joint_state_pub,
+            *self.image_pubs.values(),
+            self.create_subscription(
+                Float64MultiArray, topics.POSITION_COMMANDS, self.on_position_command, qos.COMMAND
+            ),
+            self.create_subscription(
+                JointTrajectory, topics.JOINT_TRAJECTORY, self.on_trajectory, qos.COMMAND
+            ),
+        ]
+        self.read_errors = 0
+        self._timer = self.create_timer(1.0 / self.fps, self.on_tick)
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        try:
+            observation = self.robot.get_observation()
+            held = {k: observation[k] for k in self.command_map.keys if k in observation}
+            if held:
+                self.robot.send_action(held)  # goal = where the arm is: no jump on torque on
+            bridge.set_torque(self.robot, True)
+        except Exception as error:  # noqa: BLE001 - serial errors
+            self.reason = f"activate failed: {error}"
+            self.get_logger().error(self.reason)
+            return TransitionCallbackReturn.FAILURE
+        self._forget_commands()
+        self.active = True
+        self.reason = "active"
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.active = False
+        self._forget_commands()
+        self.reason = "configured, not active"
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _release(self) -> None:
+        self.active = False
+        if self._timer is not None:
+            self.destroy_timer(self._timer)
+            self._timer = None
+        for entity in self._io:
+            if hasattr(entity, "publish"):
+                self.destroy_publisher(entity)
+            else:
+                self.destroy_subscription(entity)
+        self._io = []
+        if self.robot is not None:
+            bridge.disconnect(self.robot)
+            if self.context.ok():  # not after Ctrl-C: /rosout is gone by then
+                self.get_logger().info(f"disconnected {self.robot.name}")
+            self.robot = None
+        self.reason = "not configured"
+
+    def destroy_node(self) -> None:
+        self._release()  # Ctrl-C / SIGTERM: leave the motors as LeRobot's disconnect does
+        super().destroy_node()
+
+    # --- commands -------------------------------------------------------------------------
+    def _now(self) -> float:
+        return self.get_clock().now().nanoseconds / 1e9
+
+    def on_position_command(self, msg: Float64MultiArray) -> None:
+        if not self.active:
+            self.get_logger().warning(
+                "ignored a position command: not active", throttle_duration_sec=2.0
+            )
+            return
+        try:
+            command, clamped = validate_position_command(msg.data, self.command_map.limits)
+        except CommandError as error:
+            self.get_logger().error(
+                f"rejected {topics.POSITION_COMMANDS}: {error} (joints, in order: "
+                f"{list(self.command_map.names)})"
+            )
+            return
+        if clamped:
+            self.get_logger().warning(
+                "position command outside the calibrated joint limits: clamped",
+                throttle_duration_sec=2.0,
+            )
+        self.plan = None
+        self.command = command
+        self.command_time = self._now()
+
+    def on_trajectory(self, msg: JointTrajectory) -> None:
+        if not self.active:
+            self.get_logger().warning("ignored a trajectory: not active", throttle_duration_sec=2.0)
+            return
+        now = self._now()
+        start_positions = self.last_goal if self.last_goal is not None else self.measured
+        if start_positions is None:
+            self.get_logger().error("rejected a trajectory: no measured position yet")
+            return
+        if not msg.points:
+            self.plan, self.command = None, None  # cancel: stop sending, hold the last goal
+            return
+        try:
+            start = conversions.time_to_seconds(msg.header.stamp)
+            self.plan = JointTrajectoryPlan(
+                msg.joint_names,
+                conversions.trajectory_points(msg),
+                self.command_map.limits,
+                start if start > 0 else now,
+                start_positions,
+            )
+        except CommandError as error:
+            self.get_logger().error(f"rejected {topics.JOINT_TRAJECTORY}: {error}")
+            return
+        self.command = None
+
+    # --- the control loop -----------------------------------------------------------------
+    def on_tick(self) -> None:
+        started = time.perf_counter()
+        try:
+            observation = self.robot.get_observation()
+        except Exception as error:  # noqa: BLE001 - a bus or camera hiccup must not kill the node
+            self.read_errors += 1
+            self.get_logger().error(
+                f"reading {self.robot.name} failed ({self.read_errors} so far): {error}",
+                throttle_duration_sec=2.0,
+            )
+            return
+        stamp = self.get_clock().now().to_msg()
+        self.joint_state_pub.publish(
+            conversions.joint_state(
+                stamp, self.state_map.names, self.state_map.to_ros(observation), [], []
+            )
+        )
+        for camera, shape in self.cameras.items():
+            try:
+                pixels = bridge.camera_image(observation, camera, shape)
+            except bridge.BridgeError as error:
+                self.get_logger().error(str(error), throttle_duration_sec=2.0)
+                continue
+            self.image_pubs[camera].publish(
+                conversions.rgb_image(pixels, stamp, f"{camera}_camera_optical_frame")
+            )
+        self.measured = self._measured_command_vector(observation)
+        if self.active:
+            self._send(self._target())
+        elapsed = time.perf_counter() - started
+        if elapsed > 1.0 / self.fps:
+            self.get_logger().warning(
+                f"a control tick took {elapsed * 1e3:.1f} ms, more than 1/fps",
+                throttle_duration_sec=5.0,
+            )
+
+    def _measured_command_vector(self, observation: dict) -> np.ndarray | None:
+        """The measured value of each commanded feature, in ROS units (None if not observed)."""
+        if not all(key in observation for key in self.command_map.keys):
+            return None
+        return self.command_map.to_ros(observation)
+
+    def _target(self) -> np.ndarray | None:
+        now = self._now()
+        if self.plan is not None:
+            target = self.plan.sample(now)
+            if now > self.plan.end_time:
+                self.plan = None  # the final point is sent once more, then the motors hold it
+            return target
+        if self.command is not None and now - self.command_time <= self.command_timeout:
+            return self.command
+        return None  # nothing fresh: send nothing, the motors hold the last goal
+
+    def _send(self, target: np.ndarray | None) -> None:
+        if target is None:
+            return
+        filtered = self.safety.filter(target, self.measured)
+        if filtered.action is None:
+            self.get_logger().error(
+                f"command not sent: {filtered.reason}", throttle_duration_sec=2.0
+            )
+            return
+        if filtered.clamped:
+            self.get_logger().warning(
+                "command limited by max_relative_target", throttle_duration_sec=2.0
+            )
+        try:
+            self.robot.send_action(self.command_map.to_lerobot(filtered.action))
+        except Exception as error:  # noqa: BLE001 - a bus hiccup must not kill the node
+            self.get_logger().error(
+                f"sending to {self.robot.name} failed: {error}", throttle_duration_sec=2.0
+            )
+            return
+        self.last_goal = filtered.action
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(
+        NODE_NAME, LeRobotRobotNode, SingleThreadedExecutor, args, on_created=autostart_lifecycle
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -33,18 +33,15 @@ import numpy as np
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import rclpy  # noqa: E402
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from std_msgs.msg import Float64MultiArray  # noqa: E402
 
 from lerobot_ros.evaluation.in_process import evaluate_in_process  # noqa: E402
 from lerobot_ros.evaluation.ros_eval import EvalRequest, run_eval  # noqa: E402
 from lerobot_ros.graphs import policy_node, sim_node  # noqa: E402
 from lerobot_ros.interfaces import PolicyStatus  # noqa: E402
-from lerobot_ros.launching.runner import start_processes  # noqa: E402
+from lerobot_ros.launching.runner import GraphSession  # noqa: E402
 from lerobot_ros.policy.loading import shipped_policy_dir  # noqa: E402
 from lerobot_ros.ros import qos, topics  # noqa: E402
-from lerobot_ros.ros.network import apply_network_defaults  # noqa: E402
 from lerobot_ros.ros.sim_client import SimClient, spin_until  # noqa: E402
 
 WORK = Path("build/bench")
@@ -121,12 +118,10 @@ def image_policy_checkpoint() -> Path:
 
 def watch(graph: list, seconds: float, lockstep: bool) -> tuple[list, list]:
     """Start the graph, reset once, collect policy statuses and command wall times."""
-    apply_network_defaults()
-    processes = start_processes(graph, log_dir=WORK / ("lockstep" if lockstep else "realtime"))
-    rclpy.init()
-    node = rclpy.create_node("bench_policy_probe")
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
+    session = GraphSession(
+        graph, WORK / ("lockstep" if lockstep else "realtime"), "bench_policy_probe"
+    )
+    node, executor = session.node, session.executor
     statuses: list = []
     command_times: list[float] = []
     node.create_subscription(PolicyStatus, topics.POLICY_STATUS, statuses.append, qos.STATE)
@@ -144,11 +139,7 @@ def watch(graph: list, seconds: float, lockstep: bool) -> tuple[list, list]:
         command_times.clear()
         spin_until(executor, lambda: False, seconds)
     finally:
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
-        for process in processes:
-            process.stop()
+        session.close()
     return statuses, command_times
 
 

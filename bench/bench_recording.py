@@ -26,9 +26,6 @@ from pathlib import Path
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import rclpy  # noqa: E402
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
-from rclpy.parameter import Parameter  # noqa: E402
 from rosgraph_msgs.msg import Clock  # noqa: E402
 
 from lerobot_ros.datasets import bags  # noqa: E402
@@ -36,10 +33,9 @@ from lerobot_ros.datasets.recording import DatasetWriter  # noqa: E402
 from lerobot_ros.datasets.ros_record import episode_lengths  # noqa: E402
 from lerobot_ros.features.mapping import load_mapping  # noqa: E402
 from lerobot_ros.graphs import recorder_node, scripted_teleop_node, sim_node  # noqa: E402
-from lerobot_ros.launching.runner import start_processes  # noqa: E402
+from lerobot_ros.launching.runner import GraphSession  # noqa: E402
 from lerobot_ros.resources import config_path  # noqa: E402
 from lerobot_ros.ros import conversions, topics  # noqa: E402
-from lerobot_ros.ros.network import apply_network_defaults  # noqa: E402
 from lerobot_ros.ros.recorder_client import RecorderClient  # noqa: E402
 from lerobot_ros.ros.sim_client import spin_until  # noqa: E402
 
@@ -54,7 +50,6 @@ def process_cpu_seconds(pid: int) -> float:
 
 
 def live_recording(seconds: float) -> dict:
-    apply_network_defaults()
     root = WORK / "live"
     shutil.rmtree(root, ignore_errors=True)
     graph = [
@@ -62,14 +57,9 @@ def live_recording(seconds: float) -> dict:
         scripted_teleop_node(use_sim_time=True),
         recorder_node(root=str(root.resolve()), repo_id=REPO_ID),
     ]
-    processes = start_processes(graph, log_dir=WORK / "logs")
-    recorder_pid = processes[2].process.pid
-    rclpy.init()
-    node = rclpy.create_node(
-        "bench_recording", parameter_overrides=[Parameter("use_sim_time", value=True)]
-    )
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
+    session = GraphSession(graph, WORK / "logs", node_name="bench_recording", use_sim_time=True)
+    node, executor = session.node, session.executor
+    recorder_pid = session.processes[2].process.pid
     clock: list[float] = []
     node.create_subscription(
         Clock, topics.CLOCK, lambda m: clock.append(conversions.time_to_seconds(m.clock)), 10
@@ -89,11 +79,7 @@ def live_recording(seconds: float) -> dict:
         cpu = process_cpu_seconds(recorder_pid) - start_cpu  # recording + the final save
         skipped, dropped = client.status.skipped_ticks, client.status.dropped_frames
     finally:
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
-        for process in processes:
-            process.stop()
+        session.close()
     frames = episode_lengths(root)[0]
     expected = round(sim_elapsed * FPS)
     return {

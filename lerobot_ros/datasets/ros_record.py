@@ -13,14 +13,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import rclpy
-from rclpy.executors import SingleThreadedExecutor
-
 from lerobot_ros.graphs import record_graph
 from lerobot_ros.interfaces import TaskStatus
-from lerobot_ros.launching.runner import first_dead, start_processes
+from lerobot_ros.launching.runner import GraphSession
 from lerobot_ros.ros import qos, topics
-from lerobot_ros.ros.network import apply_network_defaults
 from lerobot_ros.ros.recorder_client import RecorderClient
 from lerobot_ros.ros.sim_client import SimClient, spin_until
 
@@ -60,7 +56,6 @@ def episode_lengths(root: Path) -> list[int]:
 
 def run_record(request: RecordRequest, announce=print) -> dict:  # noqa: ANN001
     """Record the episodes; returns a summary. RecordFailed on any refusal or dead node."""
-    apply_network_defaults()
     graph = record_graph(
         root=str(Path(request.root).resolve()),
         repo_id=request.repo_id,
@@ -73,18 +68,15 @@ def run_record(request: RecordRequest, announce=print) -> dict:  # noqa: ANN001
         **request.hardware,
     )
     log_dir = request.log_dir or Path(request.root).resolve().parent / "logs"
-    processes = start_processes(graph, log_dir=log_dir)
-    rclpy.init()
-    node = rclpy.create_node("lerobot_ros_record_client")
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
+    session = GraphSession(graph, log_dir, node_name="lerobot_ros_record_client")
+    node, executor = session.node, session.executor
     recorder = RecorderClient(node, executor, timeout=60.0)
     sim = SimClient(node, executor, timeout=60.0) if request.sim else None
     statuses: list[TaskStatus] = []
     node.create_subscription(TaskStatus, topics.TASK_STATUS, statuses.append, qos.TASK_STATUS)
 
     def check_alive() -> None:
-        problem = first_dead(processes)
+        problem = session.first_dead()
         if problem:
             raise RecordFailed(f"a node of the record graph died: {problem}")
 
@@ -133,8 +125,4 @@ def run_record(request: RecordRequest, announce=print) -> dict:  # noqa: ANN001
             "logs": str(log_dir),
         }
     finally:
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
-        for process in processes:
-            process.stop()
+        session.close()

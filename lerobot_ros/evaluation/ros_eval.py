@@ -12,16 +12,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import rclpy
 from rclpy.action import ActionClient
-from rclpy.executors import SingleThreadedExecutor
 from tqdm import tqdm
 
 from lerobot_ros.graphs import NodeSpec, eval_sim_graph
 from lerobot_ros.interfaces import EvaluatePolicy, PolicyStatus
-from lerobot_ros.launching.runner import first_dead, start_processes
+from lerobot_ros.launching.runner import GraphSession
 from lerobot_ros.ros import qos, topics
-from lerobot_ros.ros.network import apply_network_defaults
 from lerobot_ros.ros.sim_client import spin_until
 
 
@@ -42,17 +39,13 @@ class EvalFailed(RuntimeError):
     pass
 
 
-class EvalGraph:
+class EvalGraph(GraphSession):
     """A running eval graph and an /evaluate action client: ``evaluate()`` any number of
     times, then ``close()`` (or use it as a context manager)."""
 
     def __init__(self, graph: list[NodeSpec], log_dir: Path, ready_timeout_s: float = 180) -> None:
+        super().__init__(graph, log_dir, node_name="lerobot_ros_eval_client")
         self.has_policy = any(spec.name == "policy_node" for spec in graph)
-        self.processes = start_processes(graph, log_dir=log_dir)
-        rclpy.init()
-        self.node = rclpy.create_node("lerobot_ros_eval_client")
-        self.executor = SingleThreadedExecutor()
-        self.executor.add_node(self.node)
         self.client = ActionClient(self.node, EvaluatePolicy, topics.EVALUATE)
         policy_states: list[str] = []
         self.node.create_subscription(
@@ -66,7 +59,7 @@ class EvalGraph:
                 self.client.server_is_ready()
                 and (not self.has_policy or set(policy_states) & {"waiting", "acting"})
             ):
-                problem = first_dead(self.processes)
+                problem = self.first_dead()
                 if problem:
                     raise EvalFailed(f"the eval graph did not come up: {problem}")
                 if time.monotonic() > deadline:
@@ -111,7 +104,7 @@ class EvalGraph:
         result_future = handle.get_result_async()
         deadline = time.monotonic() + request.n_episodes * (request.episode_timeout_s + 30) + 60
         while not result_future.done():
-            problem = first_dead(self.processes)
+            problem = self.first_dead()
             if problem:
                 raise EvalFailed(f"a node of the eval graph died: {problem}")
             if (
@@ -126,19 +119,6 @@ class EvalGraph:
             raise EvalFailed(f"eval incomplete: {result.message}")
         return info
 
-    def close(self) -> None:
-        self.executor.shutdown()
-        self.node.destroy_node()
-        rclpy.try_shutdown()
-        for process in self.processes:
-            process.stop()
-
-    def __enter__(self) -> EvalGraph:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
 
 def run_eval(request: EvalRequest, graph: list[NodeSpec] | None = None) -> dict:
     """Run the whole eval; returns eval_info. EvalFailed if the graph or the goal fails.
@@ -146,7 +126,6 @@ def run_eval(request: EvalRequest, graph: list[NodeSpec] | None = None) -> dict:
     ``graph`` defaults to the policy eval graph of the request; any graph with an
     ``eval_node`` and something commanding the robot works (e.g. the scripted expert).
     """
-    apply_network_defaults()
     request.output_dir.mkdir(parents=True, exist_ok=True)
     if graph is None:
         graph = eval_sim_graph(

@@ -63,3 +63,51 @@ def compose(graph: Sequence[NodeSpec], context: object | None = None) -> list:
         autostart_lifecycle(node)
         nodes.append(node)
     return nodes
+
+
+class GraphSession:
+    """Our nodes of a graph, each in its own process, and a client node in this process on
+    a single-threaded executor (the CLI jobs and benchmarks talk to graphs through it).
+
+    ``close()`` (or leaving the ``with`` block) shuts the client down and stops the nodes.
+    """
+
+    def __init__(
+        self,
+        graph: Sequence[NodeSpec],
+        log_dir: Path | None = None,
+        node_name: str = "lerobot_ros_client",
+        use_sim_time: bool = False,
+    ) -> None:
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.parameter import Parameter
+
+        from lerobot_ros.ros.network import apply_network_defaults
+
+        apply_network_defaults()
+        self.processes = start_processes(graph, log_dir=log_dir)
+        rclpy.init()
+        self.node = rclpy.create_node(
+            node_name, parameter_overrides=[Parameter("use_sim_time", value=use_sim_time)]
+        )
+        self.executor = SingleThreadedExecutor()
+        self.executor.add_node(self.node)
+
+    def first_dead(self) -> str | None:
+        return first_dead(self.processes)
+
+    def close(self) -> None:
+        import rclpy
+
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.try_shutdown()
+        for process in self.processes:
+            process.stop()
+
+    def __enter__(self) -> GraphSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -52,7 +52,7 @@ from lerobot_ros.hardware.dynamixel.bus import BusError, DynamixelBus
 from lerobot_ros.resources import config_path, node_defaults
 from lerobot_ros.robots import panda
 from lerobot_ros.ros import conversions, qos, topics
-from lerobot_ros.ros.node_main import autostart_lifecycle, run_node
+from lerobot_ros.ros.node_main import autostart_lifecycle, destroy_entities, run_node
 from lerobot_ros.ros.trajectory_action import ControllerActionServers
 
 NODE_NAME = "dynamixel_node"
@@ -199,15 +199,8 @@ class DynamixelNode(LifecycleNode):
         )
 
     def _destroy_io(self) -> None:
-        if self._timer is not None:
-            self.destroy_timer(self._timer)
-            self._timer = None
-        for entity in self._io:
-            if hasattr(entity, "publish"):
-                self.destroy_publisher(entity)
-            else:
-                self.destroy_subscription(entity)
-        self._io = []
+        destroy_entities(self, [self._timer, *self._io])
+        self._timer, self._io = None, []
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:

@@ -43,7 +43,7 @@ from lerobot_ros.hardware import lerobot_bridge as bridge
 from lerobot_ros.policy.safety import SafetyLayer
 from lerobot_ros.resources import node_defaults
 from lerobot_ros.ros import conversions, qos, topics
-from lerobot_ros.ros.node_main import autostart_lifecycle, run_node
+from lerobot_ros.ros.node_main import autostart_lifecycle, destroy_entities, run_node
 
 NODE_NAME = "lerobot_robot_node"
 
@@ -173,15 +173,8 @@ class LeRobotRobotNode(LifecycleNode):
 
     def _release(self) -> None:
         self.active = False
-        if self._timer is not None:
-            self.destroy_timer(self._timer)
-            self._timer = None
-        for entity in self._io:
-            if hasattr(entity, "publish"):
-                self.destroy_publisher(entity)
-            else:
-                self.destroy_subscription(entity)
-        self._io = []
+        destroy_entities(self, [self._timer, *self._io])
+        self._timer, self._io = None, []
         if self.robot is not None:
             bridge.disconnect(self.robot)
             if self.context.ok():  # not after Ctrl-C: /rosout is gone by then

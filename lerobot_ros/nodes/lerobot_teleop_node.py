@@ -32,7 +32,7 @@ from lerobot_ros.hardware import lerobot_bridge as bridge
 from lerobot_ros.policy.safety import SafetyLayer
 from lerobot_ros.resources import node_defaults
 from lerobot_ros.ros import qos, topics
-from lerobot_ros.ros.node_main import autostart_lifecycle, run_node
+from lerobot_ros.ros.node_main import autostart_lifecycle, destroy_entities, run_node
 
 NODE_NAME = "lerobot_teleop_node"
 
@@ -136,12 +136,7 @@ class LeRobotTeleopNode(LifecycleNode):
 
     def _release(self) -> None:
         self._stop_timer()
-        for entity in self._io:
-            if hasattr(entity, "publish"):
-                self.destroy_publisher(entity)
-            else:
-                self.destroy_subscription(entity)
-        self._io = []
+        destroy_entities(self, self._io)
         if self.teleop is not None:
             bridge.disconnect(self.teleop)
             if self.context.ok():  # not after Ctrl-C: /rosout is gone by then

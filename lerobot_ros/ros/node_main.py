@@ -63,3 +63,21 @@ def run_node(
             node.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+def destroy_entities(node: Node, entities: list) -> None:
+    """Destroy a lifecycle node's timers, publishers and subscriptions (cleanup/shutdown);
+    ``None`` entries are skipped, and the list is emptied."""
+    from rclpy.publisher import Publisher
+    from rclpy.timer import Timer
+
+    for entity in entities:
+        if entity is None:
+            continue
+        if isinstance(entity, Timer):
+            node.destroy_timer(entity)
+        elif isinstance(entity, Publisher):
+            node.destroy_publisher(entity)
+        else:
+            node.destroy_subscription(entity)
+    entities.clear()

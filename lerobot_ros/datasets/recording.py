@@ -86,6 +86,8 @@ class LiveSampler:
             return frames
         newest = [buffer.newest_stamp for buffer in self.observations.buffers.values()]
         observed_up_to = -math.inf if None in newest else min(newest)
+        commanded = self.commands.buffers[ACTION].newest_stamp
+        newest_all = -math.inf if None in (*newest, commanded) else min(*newest, commanded)
         while True:
             tick = self._tick(self.ticks)
             next_tick = self._tick(self.ticks + 1)
@@ -93,6 +95,16 @@ class LiveSampler:
             hopeless = now > tick + self.max_age + self.period
             if not (complete or hopeless):
                 return frames
+            if not complete and tick > newest_all + self.max_age + self.period:
+                # No sample can fill this tick or any later one the clock has passed (the
+                # clock far ahead of the stamps): skip them at once, not one by one.
+                first_open = math.ceil(
+                    (now - self.max_age - self.period - self.origin) / self.period
+                )
+                if first_open > self.ticks:
+                    self.skipped["every input: stale (caught up)"] += first_open - self.ticks
+                    self.ticks = first_open
+                    continue
             self.ticks += 1
             # Stamps on a 1/fps grid land exactly on ticks; the deadline stays just before
             # the next tick whatever the float rounding of the two.

@@ -16,6 +16,7 @@ Parsing is strict: unknown keys, wrong types and empty name lists are errors tha
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,13 @@ ACTION = "action"
 POSE_FIELDS = ("x", "y", "z", "qw", "qx", "qy", "qz")
 JOINT_FIELDS = ("position", "velocity", "effort")
 ACTION_TYPES = ("position_command", "joint_trajectory")
+# Bounds that catch configuration mistakes: 1/fps must fit a ROS Duration and no control
+# loop here ticks faster than 1 kHz; an image must fit an int32-indexed buffer.
+FPS_RANGE = (1e-3, 1000.0)
+MAX_AGE_LIMIT = 3600.0
+MAX_IMAGE_SIDE = 16384
+# A full ROS topic name: tokens of ASCII letters, digits and _, not starting with a digit.
+_ROS_TOPIC = re.compile(r"(/[A-Za-z_][A-Za-z0-9_]*)+")
 
 
 class MappingError(ValueError):
@@ -154,7 +162,7 @@ def _section(raw: Any, where: str, allowed: set[str], required: set[str]) -> dic
     unknown = set(raw) - allowed
     if unknown:
         raise MappingError(
-            f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}"
+            f"{where} has unknown keys {sorted(unknown, key=repr)}; allowed: {sorted(allowed)}"
         )
     missing = required - set(raw)
     if missing:
@@ -163,7 +171,7 @@ def _section(raw: Any, where: str, allowed: set[str], required: set[str]) -> dic
 
 
 def _topic(raw: Any, where: str) -> str:
-    if not isinstance(raw, str) or not raw.startswith("/") or " " in raw:
+    if not isinstance(raw, str) or not _ROS_TOPIC.fullmatch(raw):
         raise MappingError(
             f"{where}.topic must be an absolute topic name like /joint_states, got {raw!r}"
         )
@@ -182,11 +190,14 @@ def _names(raw: Any, default: tuple[str, ...] | None, where: str) -> tuple[str, 
     return tuple(raw)
 
 
-def _positive(raw: Any, where: str, integer: bool = False) -> float:
+def _positive(raw: Any, where: str, high: float, integer: bool = False, low: float = 0.0) -> float:
+    """A number in (low, high]: NaN, inf, bools and huge integers are MappingErrors too."""
     kind = int if integer else (int, float)
-    if isinstance(raw, bool) or not isinstance(raw, kind) or not raw > 0:
+    if isinstance(raw, bool) or not isinstance(raw, kind) or not low < raw <= high:
+        above = f" above {low:g} and" if low else ""
         raise MappingError(
-            f"{where} must be a positive {'integer' if integer else 'number'}, got {raw!r}"
+            f"{where} must be a positive {'integer' if integer else 'number'}{above} at most "
+            f"{high:g}, got {raw!r}"
         )
     return raw
 
@@ -210,8 +221,8 @@ def parse_mapping(raw: Any, source: str = "<memory>") -> FeatureMapping:
         {"fps", "observation", "action"},
     )
     default_names = _robot_joint_names(top.get("robot"))
-    fps = float(_positive(top["fps"], f"{source}: fps"))
-    max_age = float(_positive(top.get("max_age", 2.0 / fps), f"{source}: max_age"))
+    fps = float(_positive(top["fps"], f"{source}: fps", FPS_RANGE[1], low=FPS_RANGE[0]))
+    max_age = float(_positive(top.get("max_age", 2.0 / fps), f"{source}: max_age", MAX_AGE_LIMIT))
 
     observation = _section(
         top["observation"],
@@ -245,11 +256,18 @@ def parse_mapping(raw: Any, source: str = "<memory>") -> FeatureMapping:
         )
         if raw_pose.get("type", "marker_pose") != "marker_pose":
             raise MappingError(f"{where}.type must be marker_pose, got {raw_pose['type']!r}")
-        fields = tuple(raw_pose.get("fields", POSE_FIELDS))
-        if not fields or any(f not in POSE_FIELDS for f in fields):
+        fields = raw_pose.get("fields", list(POSE_FIELDS))
+        if (
+            not isinstance(fields, list)
+            or not fields
+            or any(f not in POSE_FIELDS for f in fields)
+            or len(set(fields)) != len(fields)
+        ):
             raise MappingError(
-                f"{where}.fields must be a non-empty subset of {POSE_FIELDS}, got {list(fields)}"
+                f"{where}.fields must be a non-empty subset of {POSE_FIELDS} (a list, no "
+                f"repeats), got {fields!r}"
             )
+        fields = tuple(fields)
         if not isinstance(raw_pose["marker"], str) or not raw_pose["marker"]:
             raise MappingError(f"{where}.marker must be a marker name (its text field)")
         environment_state = PoseInput(_topic(raw_pose["topic"], where), raw_pose["marker"], fields)
@@ -269,8 +287,8 @@ def parse_mapping(raw: Any, source: str = "<memory>") -> FeatureMapping:
             ImageInput(
                 name,
                 _topic(spec["topic"], where),
-                int(_positive(spec["height"], f"{where}.height", integer=True)),
-                int(_positive(spec["width"], f"{where}.width", integer=True)),
+                int(_positive(spec["height"], f"{where}.height", MAX_IMAGE_SIDE, integer=True)),
+                int(_positive(spec["width"], f"{where}.width", MAX_IMAGE_SIDE, integer=True)),
             )
         )
 
@@ -291,9 +309,11 @@ def load_mapping(path: str | Path) -> FeatureMapping:
     """Read and validate a mapping file."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_bytes())  # YAML's own decoding: UTF-8/16/32 with BOM
     except FileNotFoundError:
         raise MappingError(f"feature mapping file not found: {path}") from None
+    except OSError as error:
+        raise MappingError(f"cannot read feature mapping file {path}: {error}") from None
     except yaml.YAMLError as error:
         raise MappingError(f"{path} is not valid YAML: {error}") from None
     return parse_mapping(raw, str(path))

@@ -11,6 +11,7 @@ goal's ``output_dir``.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import threading
 import time
@@ -32,6 +33,7 @@ from lerobot_ros.ros.node_main import run_node
 from lerobot_ros.ros.sim_client import DISCOVERY_SETTLE_S
 
 DEFAULT_EPISODE_TIMEOUT_S = 120.0
+SEED_MAX = 2**63 - 1  # seeds are int64 on the wire
 VIDEO_CAMERA = "front"
 
 
@@ -156,6 +158,12 @@ class EvalNode(Node):
         timeout = goal.episode_timeout_s or DEFAULT_EPISODE_TIMEOUT_S
         output_dir = Path(goal.output_dir) if goal.output_dir else None
         result = EvaluatePolicy.Result()
+        problem = self._goal_problem(goal, n_episodes, output_dir)
+        if problem is not None:
+            result.message = problem
+            self.get_logger().error(f"aborted an eval goal: {problem}")
+            goal_handle.abort()
+            return result
         episodes: list[EpisodeRecord] = []
         video_paths: list[str] = []
         messages: list[str] = []
@@ -234,6 +242,28 @@ class EvalNode(Node):
         result.success = complete
         goal_handle.succeed()
         return self._finish(result, episodes, started, video_paths, output_dir, messages)
+
+    @staticmethod
+    def _goal_problem(goal, n_episodes: int, output_dir: Path | None) -> str | None:  # noqa: ANN001
+        """Why a goal cannot run as asked (None: it can), before any episode is spent."""
+        if goal.start_seed + n_episodes - 1 > SEED_MAX:
+            return (
+                f"start_seed {goal.start_seed} + {n_episodes} episodes runs past the largest "
+                f"seed ({SEED_MAX})"
+            )
+        if not math.isfinite(goal.episode_timeout_s) or goal.episode_timeout_s < 0:
+            return (
+                f"episode_timeout_s must be >= 0 s (0: {DEFAULT_EPISODE_TIMEOUT_S:g} s), got "
+                f"{goal.episode_timeout_s}"
+            )
+        if output_dir is not None:
+            try:
+                output_dir.mkdir(parents=True, exist_ok=True)
+                (output_dir / ".write_test").touch()
+                (output_dir / ".write_test").unlink()
+            except OSError as error:
+                return f"output_dir {str(output_dir)!r} is not a writable directory: {error}"
+        return None
 
     def _finish(self, result, episodes, started, video_paths, output_dir, messages):  # noqa: ANN001, ANN202
         info = eval_info(episodes, time.time() - started, video_paths)

@@ -39,6 +39,8 @@ from lerobot_ros.ros.trajectory_action import ControllerActionServers
 from lerobot_ros.sim.pick_cube import PickCubeSim, SimConfig
 
 WORLD_FRAME = "world"
+# /sim/step runs its steps inside the service callback: a bound keeps the node answering.
+MAX_STEPS_PER_CALL = 10_000
 
 
 class SimNode(Node):
@@ -233,6 +235,12 @@ class SimNode(Node):
             response.success, response.message = (
                 False,
                 f"simulation is running: pause it first ({topics.SIM_PAUSE})",
+            )
+        elif request.num_steps > MAX_STEPS_PER_CALL:
+            response.success, response.message = (
+                False,
+                f"num_steps {request.num_steps} is more than {MAX_STEPS_PER_CALL} per call: "
+                "step in smaller batches",
             )
         else:
             for _ in range(max(1, request.num_steps)):

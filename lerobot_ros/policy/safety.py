@@ -60,13 +60,24 @@ class SafetyLayer:
         safe, clamped = self.limits.clamp(action)
         if self.max_relative_target is not None and measured is not None:
             measured = np.asarray(measured, dtype=float)
+            if measured.shape != safe.shape or not np.all(np.isfinite(measured)):
+                return Filtered(
+                    None,
+                    False,
+                    f"measured position {measured.tolist()} is not {safe.shape[0]} finite "
+                    "values: cannot bound the step",
+                )
             low, high = measured - self.max_relative_target, measured + self.max_relative_target
-            bounded = np.clip(safe, low, high)
+            # The limits win where the joint is farther outside one than the step bound.
+            bounded, _ = self.limits.clamp(np.clip(safe, low, high))
             clamped |= bool(np.any(bounded != safe))
             safe = bounded
         return Filtered(safe, clamped, "clamped" if clamped else "")
 
     def hold(self, measured: np.ndarray) -> np.ndarray:
         """The command that keeps the robot where it is (e-stop, deactivation)."""
-        held, _ = self.limits.clamp(np.asarray(measured, dtype=float))
+        measured = np.asarray(measured, dtype=float)
+        if not np.all(np.isfinite(measured)):
+            raise ValueError(f"cannot hold at a non-finite position {measured.tolist()}")
+        held, _ = self.limits.clamp(measured)
         return held

@@ -64,6 +64,8 @@ def image_to_rgb(msg: Image) -> np.ndarray:
     """(H, W, 3) uint8 view of an rgb8/bgr8 Image; ValueError on anything else."""
     if msg.encoding not in ("rgb8", "bgr8"):
         raise ValueError(f"unsupported image encoding {msg.encoding!r} (expected rgb8 or bgr8)")
+    if msg.height == 0 or msg.width == 0:
+        raise ValueError(f"empty image ({msg.width}x{msg.height})")
     if msg.step != msg.width * 3 or len(msg.data) != msg.height * msg.step:
         raise ValueError(
             f"image buffer of {len(msg.data)} bytes does not match {msg.width}x{msg.height}, step {msg.step}"

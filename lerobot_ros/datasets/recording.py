@@ -86,8 +86,6 @@ class LiveSampler:
             return frames
         newest = [buffer.newest_stamp for buffer in self.observations.buffers.values()]
         observed_up_to = -math.inf if None in newest else min(newest)
-        commanded = self.commands.buffers[ACTION].newest_stamp
-        newest_all = -math.inf if None in (*newest, commanded) else min(*newest, commanded)
         while True:
             tick = self._tick(self.ticks)
             next_tick = self._tick(self.ticks + 1)
@@ -95,24 +93,37 @@ class LiveSampler:
             hopeless = now > tick + self.max_age + self.period
             if not (complete or hopeless):
                 return frames
-            if not complete and tick > newest_all + self.max_age + self.period:
-                # No sample can fill this tick or any later one the clock has passed (the
-                # clock far ahead of the stamps): skip them at once, not one by one.
-                first_open = math.ceil(
-                    (now - self.max_age - self.period - self.origin) / self.period
-                )
-                if first_open > self.ticks:
-                    self.skipped["every input: stale (caught up)"] += first_open - self.ticks
-                    self.ticks = first_open
-                    continue
             self.ticks += 1
             # Stamps on a 1/fps grid land exactly on ticks; the deadline stays just before
             # the next tick whatever the float rounding of the two.
             frame = sample_frame(self.observations, self.commands, tick, next_tick - 1e-9)
-            if isinstance(frame, NotReady):
-                self.skipped.update(reason_summary(frame.reasons.items()))
-            else:
+            if not isinstance(frame, NotReady):
                 frames.append(frame)
+                continue
+            reasons = reason_summary(frame.reasons.items())
+            self.skipped.update(reasons)
+            # Until some input gets a sample that could change the outcome, every later tick
+            # is not ready for the same reasons (ages only grow): skip them at once, so a
+            # clock or stamps that jump far ahead never make this walk tick by tick.
+            resume = self._next_tick_that_may_differ(tick, now)
+            if resume > self.ticks:
+                for reason in reasons:
+                    self.skipped[reason] += resume - self.ticks
+                self.ticks = resume
+
+    def _next_tick_that_may_differ(self, tick: float, now: float) -> int:
+        """Index of the first tick after ``tick`` whose inputs can differ from ``tick``'s."""
+        changes = []
+        for buffer in self.observations.buffers.values():
+            stamp = buffer.next_stamp_after(tick + STAMP_TOLERANCE_S)
+            if stamp is not None:  # seen by ticks from stamp - tolerance on
+                changes.append(stamp - STAMP_TOLERANCE_S)
+        stamp = self.commands.buffers[ACTION].next_stamp_after(tick + self.period - 1e-9)
+        if stamp is not None:  # the action of ticks from stamp - period on
+            changes.append(stamp - self.period + 1e-9)
+        # No such sample yet: ticks stay undecided until they turn hopeless.
+        change = min(changes) if changes else now - self.max_age - self.period
+        return max(self.ticks, math.ceil((change - self.origin) / self.period - 1e-9))
 
 
 # ----------------------------------------------------------------------------- dataset

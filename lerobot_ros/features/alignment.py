@@ -42,6 +42,11 @@ class StampedBuffer:
             return None
         return self._stamps[index], self._values[index]
 
+    def next_stamp_after(self, t: float) -> float | None:
+        """Stamp of the oldest sample newer than ``t``, or None."""
+        index = bisect.bisect_right(self._stamps, t)
+        return self._stamps[index] if index < len(self._stamps) else None
+
     @property
     def newest_stamp(self) -> float | None:
         return self._stamps[-1] if self._stamps else None

@@ -39,6 +39,7 @@ MAX_AGE_LIMIT = 3600.0
 MAX_IMAGE_SIDE = 16384
 # A full ROS topic name: tokens of ASCII letters, digits and _, not starting with a digit.
 _ROS_TOPIC = re.compile(r"(/[A-Za-z_][A-Za-z0-9_]*)+")
+MAX_TOPIC_LENGTH = 247  # rcl's limit: 255 minus the DDS topic prefix
 
 
 class MappingError(ValueError):
@@ -171,7 +172,7 @@ def _section(raw: Any, where: str, allowed: set[str], required: set[str]) -> dic
 
 
 def _topic(raw: Any, where: str) -> str:
-    if not isinstance(raw, str) or not _ROS_TOPIC.fullmatch(raw):
+    if not isinstance(raw, str) or len(raw) > MAX_TOPIC_LENGTH or not _ROS_TOPIC.fullmatch(raw):
         raise MappingError(
             f"{where}.topic must be an absolute topic name like /joint_states, got {raw!r}"
         )
@@ -202,14 +203,14 @@ def _positive(raw: Any, where: str, high: float, integer: bool = False, low: flo
     return raw
 
 
-def _robot_joint_names(robot: Any) -> tuple[str, ...] | None:
+def _robot_joint_names(robot: Any, source: str) -> tuple[str, ...] | None:  # noqa: ANN401
     if robot is None:
         return None
     if robot == "panda":
         from lerobot_ros.robots import panda
 
         return panda.JOINT_NAMES
-    raise MappingError(f"robot {robot!r} is unknown; known robots: ['panda']")
+    raise MappingError(f"{source}: robot {robot!r} is unknown; known robots: ['panda']")
 
 
 def parse_mapping(raw: Any, source: str = "<memory>") -> FeatureMapping:
@@ -220,7 +221,7 @@ def parse_mapping(raw: Any, source: str = "<memory>") -> FeatureMapping:
         {"robot", "fps", "max_age", "observation", "action"},
         {"fps", "observation", "action"},
     )
-    default_names = _robot_joint_names(top.get("robot"))
+    default_names = _robot_joint_names(top.get("robot"), source)
     fps = float(_positive(top["fps"], f"{source}: fps", FPS_RANGE[1], low=FPS_RANGE[0]))
     max_age = float(_positive(top.get("max_age", 2.0 / fps), f"{source}: max_age", MAX_AGE_LIMIT))
 

@@ -207,22 +207,27 @@ def hardware_side(
     robot_type: str = "",
     robot_config: str = "",
     camera_devices: tuple[str, ...] = (),
+    driver_parameters: dict | None = None,
     **sim_parameters: object,
 ) -> list[NodeSpec]:
     """sim_node, or the real arm's driver and one camera node per camera, on the same topics.
 
     Real arms: ``dynamixel`` (dynamixel_node on ``port``) or ``lerobot`` (any LeRobot robot,
-    ``robot_type`` and ``robot_config``); ``camera_devices`` are the OpenCV devices of
-    ``cameras``, in order (a LeRobot robot brings its own cameras, so none by default).
+    ``robot_type`` and ``robot_config``), with any other ``driver_parameters``;
+    ``camera_devices`` are the OpenCV devices of ``cameras``, in order (a LeRobot robot
+    brings its own cameras, so none by default).
     """
+    driver_parameters = driver_parameters or {}
     if sim:
         return [sim_node(cameras=list(cameras), **sim_parameters)]
     if arm == "dynamixel":
-        driver = dynamixel_node(port=port)
+        driver = dynamixel_node(port=port, **driver_parameters)
     elif arm == "lerobot":
         if not robot_type:
             raise ValueError("arm 'lerobot' needs robot_type (so101_follower, koch_follower, ...)")
-        driver = lerobot_robot_node(robot_type=robot_type, robot_config=robot_config)
+        driver = lerobot_robot_node(
+            robot_type=robot_type, robot_config=robot_config, **driver_parameters
+        )
     else:
         raise ValueError(f"unknown arm {arm!r}; choose from {list(ARMS)}")
     if camera_devices and len(camera_devices) != len(cameras):

@@ -173,7 +173,12 @@ def test_policy_and_recorder_run_on_both_sides(sim, assets, servos, probe, tmp_p
     record_root = tmp_path / "rollouts"
     hardware = {"cameras": ("front",)}
     if not sim:
-        hardware |= {"port": servos.port, "camera_devices": (assets["video"],)}
+        hardware |= {
+            "port": servos.port,
+            "camera_devices": (assets["video"],),
+            # The emulator is a Python process: give it a loaded machine's answer time.
+            "driver_parameters": {"latency_timer_ms": 60.0},
+        }
     graph = eval_real_graph(
         policy_path=assets["policy"],
         mapping=assets["mapping"],

@@ -120,8 +120,10 @@ class EvalNode(Node):
         future = client.call_async(request)
         done = threading.Event()
         future.add_done_callback(lambda _: done.set())
-        if done.wait(timeout):
-            return future.result()
+        deadline = time.monotonic() + timeout
+        while self.context.ok() and time.monotonic() < deadline:  # Ctrl-C ends the wait
+            if done.wait(0.5):
+                return future.result()
         client.remove_pending_request(future)
         return None
 
@@ -136,7 +138,8 @@ class EvalNode(Node):
                         return "success"
                     if last.truncated or last.step >= max_steps:
                         return "step_limit"
-                if goal_handle.is_cancel_requested:
+                # Cancelled, or the node is shutting down (Ctrl-C): stop waiting at once.
+                if goal_handle.is_cancel_requested or not self.context.ok():
                     return "interrupted"
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:

@@ -85,6 +85,7 @@ class PolicyNode(LifecycleNode):
         )
 
     def _reset_runtime_state(self) -> None:
+        self._last_tick: int | None = None  # graph-clock tick of the last on_tick
         self.actions_published = 0
         self.last_inference_s = 0.0
         self.last_observation_to_action_s = 0.0
@@ -231,7 +232,12 @@ class PolicyNode(LifecycleNode):
             self.get_logger().error(f"ignored {key} message: {error}", throttle_duration_sec=1.0)
             return
         self.input_errors.pop(key, None)
-        self.aligner.add(key, conversions.time_to_seconds(stamp), value)
+        seconds = conversions.time_to_seconds(stamp)
+        if key == OBS_STATE and seconds <= self.last_acted_stamp:
+            # The clock went back (each topic arrives in stamp order): a restarted sim. The
+            # new timeline's steps must not look already acted on.
+            self.last_acted_stamp = -np.inf
+        self.aligner.add(key, seconds, value)
         if self.lockstep and self.active:
             self._act_lockstep()
 
@@ -268,6 +274,11 @@ class PolicyNode(LifecycleNode):
     def on_tick(self) -> None:
         now = self.get_clock().now().nanoseconds / 1e9
         tick = int(round(now * self.mapping.fps))
+        if self._last_tick is not None and tick < self._last_tick:
+            # The clock went back (a restarted sim): queued actions are for the old timeline.
+            self.get_logger().warning("clock jumped back: dropping queued actions")
+            self._restart_episode()
+        self._last_tick = tick
         if self.estopped:
             self.publish_status()
             return

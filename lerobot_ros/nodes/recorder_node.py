@@ -22,6 +22,7 @@ import sys
 import time
 from typing import Any
 
+from rclpy.clock import Clock, ClockType
 from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -110,8 +111,11 @@ class RecorderNode(Node):
             self.create_subscription(
                 TaskStatus, topics.TASK_STATUS, self.on_task_status, qos.TASK_STATUS
             )
-        self.create_timer(0.5 / fps, self.on_poll)  # graph clock: follows sim time
-        self.create_timer(1.0, self.publish_status)
+        # Steady timers: sampling goes by stamps and reads the graph clock inside, and a
+        # sim-time timer stalls when the sim pauses, dies or restarts its clock.
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self.create_timer(0.5 / fps, self.on_poll, clock=steady)
+        self.create_timer(1.0, self.publish_status, clock=steady)
         self.publish_status()
         self.get_logger().info(
             f"recording into {self.writer.root} at {fps} fps "

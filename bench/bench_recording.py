@@ -29,7 +29,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from rosgraph_msgs.msg import Clock  # noqa: E402
 
 from lerobot_ros.datasets import bags  # noqa: E402
-from lerobot_ros.datasets.recording import DatasetWriter  # noqa: E402
+from lerobot_ros.datasets.recording import DatasetWriter, RecordingError  # noqa: E402
 from lerobot_ros.datasets.ros_record import episode_lengths  # noqa: E402
 from lerobot_ros.features.mapping import load_mapping  # noqa: E402
 from lerobot_ros.graphs import recorder_node, scripted_teleop_node, sim_node  # noqa: E402
@@ -132,14 +132,17 @@ def writer_alone(frames: int) -> dict:
     mapping = load_mapping(config_path("features/panda_pick_cube.yaml"))
     writer = DatasetWriter(root, REPO_ID, FPS, mapping.lerobot_features(), min_free_mb=1).open()
     start_cpu, start = time.process_time(), time.monotonic()
-    for i in range(frames):
+
+    def when_room(put) -> None:  # noqa: ANN001
         while True:  # the queue is bounded: wait for room rather than count a drop
             try:
-                writer.add_frame(dict(rendered[i % len(rendered)]), "pick up the cube")
-                break
-            except Exception:  # noqa: BLE001 - RecordingError: queue full
+                return put()
+            except RecordingError:
                 time.sleep(0.005)
-    writer.save_episode()
+
+    for i in range(frames):
+        when_room(lambda i=i: writer.add_frame(dict(rendered[i % len(rendered)]), "pick up"))
+    when_room(writer.save_episode)
     writer.wait_idle(600)
     cpu, wall = time.process_time() - start_cpu, time.monotonic() - start
     writer.close()

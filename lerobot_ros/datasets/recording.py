@@ -325,7 +325,12 @@ class DatasetWriter:
     def save_episode(self) -> None:
         with self._lock:
             self.state.pending_saves += 1
-        self._put("save", None)
+        try:
+            self._put("save", None)
+        except RecordingError:
+            with self._lock:  # not queued: nothing pending
+                self.state.pending_saves -= 1
+            raise
 
     def discard_episode(self) -> None:
         self._put("discard", None)

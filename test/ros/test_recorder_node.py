@@ -15,6 +15,7 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64MultiArray
+from tiny_training import train_tiny_act
 from visualization_msgs.msg import MarkerArray
 
 from lerobot_ros.datasets import bags
@@ -207,47 +208,23 @@ def test_live_recording_matches_the_bag_of_the_same_run(graph, recorded, tmp_pat
         live["observation.environment_state"][episode],
         from_bag["observation.environment_state"][window],
     )
-    # Commands are stamped on arrival in two processes: equal, or the neighbour tick's.
-    live_actions, bag_actions = live["action"][episode], from_bag["action"][window]
-    exact = (live_actions == bag_actions).all(axis=1)
-    assert exact.mean() >= 0.9, exact.mean()
+    # Commands have no header: each process stamps them on arrival with its own view of
+    # /clock, so a command may land one tick apart (the alignment tolerance): each live
+    # action is the bag's action of the same frame or of a neighbouring one.
+    live_actions = live["action"][episode]
+    bag_actions = from_bag["action"]
+    within_a_tick = [
+        any(
+            0 <= offset + i + shift < len(bag_actions)
+            and np.array_equal(action, bag_actions[offset + i + shift])
+            for shift in (0, -1, 1)
+        )
+        for i, action in enumerate(live_actions)
+    ]
+    assert np.mean(within_a_tick) >= 0.95, np.mean(within_a_tick)
 
 
 def test_a_policy_trains_on_the_recording(graph, recorded, tmp_path):
-    from lerobot.configs.default import DatasetConfig, WandBConfig
-    from lerobot.configs.train import TrainPipelineConfig
-    from lerobot.policies.act.configuration_act import ACTConfig
-    from lerobot.scripts.lerobot_train import train
-
-    policy = ACTConfig(
-        device="cpu",
-        push_to_hub=False,
-        pretrained_backbone_weights=None,  # offline: no ImageNet download
-        chunk_size=10,
-        n_action_steps=10,
-        dim_model=64,
-        n_heads=2,
-        dim_feedforward=128,
-        n_encoder_layers=1,
-        n_decoder_layers=1,
-        use_vae=False,
-    )
-    output = tmp_path / "train"
-    config = TrainPipelineConfig(
-        dataset=DatasetConfig(repo_id=REPO_ID, root=str(graph["root"])),
-        policy=policy,
-        output_dir=output,
-        job_name="recorded",
-        num_workers=0,
-        batch_size=2,
-        steps=3,
-        eval_freq=0,
-        log_freq=1,
-        save_freq=3,
-        use_policy_training_preset=True,  # ACT's own optimizer settings
-        wandb=WandBConfig(enable=False),
-    )
-    train(config)
-    checkpoint = output / "checkpoints" / "last" / "pretrained_model"
+    checkpoint = train_tiny_act(graph["root"], REPO_ID, tmp_path / "train", steps=3)
     assert (checkpoint / "model.safetensors").is_file()
     assert json.loads((checkpoint / "config.json").read_text())["type"] == "act"

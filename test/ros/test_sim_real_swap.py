@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import yaml
 from std_msgs.msg import Float64MultiArray
+from tiny_training import train_tiny_act
 
 from lerobot_ros.datasets.recording import DatasetWriter
 from lerobot_ros.datasets.ros_record import episode_lengths
@@ -64,7 +65,7 @@ def assets(tmp_path_factory):
         writer.add_frame(frame, "pick up the cube")
     writer.save_episode()
     writer.close()
-    policy = _train(dataset, directory / "train")
+    policy = train_tiny_act(dataset, REPO_ID, directory / "train")
     video = directory / "front.avi"
     out = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (SIZE, SIZE))
     for frame in frames:
@@ -94,42 +95,6 @@ def _sim_frames(count: int) -> list[dict]:
         sim.step()
     sim.close()
     return frames
-
-
-def _train(dataset, output):
-    from lerobot.configs.default import DatasetConfig, WandBConfig
-    from lerobot.configs.train import TrainPipelineConfig
-    from lerobot.policies.act.configuration_act import ACTConfig
-    from lerobot.scripts.lerobot_train import train
-
-    policy = ACTConfig(
-        device="cpu",
-        push_to_hub=False,
-        pretrained_backbone_weights=None,
-        chunk_size=10,
-        n_action_steps=10,
-        dim_model=32,
-        n_heads=2,
-        dim_feedforward=64,
-        n_encoder_layers=1,
-        n_decoder_layers=1,
-        use_vae=False,
-    )
-    config = TrainPipelineConfig(
-        dataset=DatasetConfig(repo_id=REPO_ID, root=str(dataset)),
-        policy=policy,
-        output_dir=output,
-        job_name="swap",
-        num_workers=0,
-        batch_size=2,
-        steps=2,
-        eval_freq=0,
-        log_freq=1,
-        save_freq=2,
-        wandb=WandBConfig(enable=False),
-    )
-    train(config)
-    return output / "checkpoints" / "last" / "pretrained_model"
 
 
 @pytest.fixture

@@ -57,6 +57,10 @@ from lerobot_ros.features.adapters import (
 from lerobot_ros.features.alignment import NotReady, ObservationAligner
 from lerobot_ros.features.mapping import (
     ACTION,
+    ACTION_MESSAGE_TYPES,
+    IMAGE_TYPE,
+    JOINT_STATE_TYPE,
+    MARKER_ARRAY_TYPE,
     OBS_ENVIRONMENT_STATE,
     OBS_IMAGES_PREFIX,
     OBS_STATE,
@@ -65,15 +69,15 @@ from lerobot_ros.features.mapping import (
 from lerobot_ros.ros import topics
 
 NS = 1_000_000_000
-JOINT_STATE = "sensor_msgs/msg/JointState"
-IMAGE = "sensor_msgs/msg/Image"
-MARKER_ARRAY = "visualization_msgs/msg/MarkerArray"
+JOINT_STATE = JOINT_STATE_TYPE
+IMAGE = IMAGE_TYPE
+MARKER_ARRAY = MARKER_ARRAY_TYPE
 MARKER = "visualization_msgs/msg/Marker"
 FLOAT64_MULTI_ARRAY = "std_msgs/msg/Float64MultiArray"
 JOINT_TRAJECTORY = "trajectory_msgs/msg/JointTrajectory"
 TASK_STATUS = "lerobot_ros_interfaces/msg/TaskStatus"
 STATUS_KEY = "task_status"  # the status input of the aligner (not a dataset feature)
-ACTION_TYPES = {"position_command": FLOAT64_MULTI_ARRAY, "joint_trajectory": JOINT_TRAJECTORY}
+ACTION_TYPES = ACTION_MESSAGE_TYPES
 _STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 
 
@@ -192,12 +196,7 @@ def _open_reader(bag_path: str | Path) -> tuple[Reader, str]:
 
 def _expected_inputs(mapping: FeatureMapping, split: str) -> dict[str, tuple[str, str]]:
     """key -> (topic, message type) of every input bag2dataset reads."""
-    inputs = {OBS_STATE: (mapping.state.topic, JOINT_STATE)}
-    if mapping.environment_state is not None:
-        inputs[OBS_ENVIRONMENT_STATE] = (mapping.environment_state.topic, MARKER_ARRAY)
-    for image in mapping.images:
-        inputs[image.key] = (image.topic, IMAGE)
-    inputs[ACTION] = (mapping.action.topic, ACTION_TYPES[mapping.action.type])
+    inputs = mapping.topic_types()
     if split == "status":
         inputs[STATUS_KEY] = (topics.TASK_STATUS, TASK_STATUS)
     return inputs

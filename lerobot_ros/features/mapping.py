@@ -42,6 +42,16 @@ _ROS_TOPIC = re.compile(r"(/[A-Za-z_][A-Za-z0-9_]*)+")
 MAX_TOPIC_LENGTH = 247  # rcl's limit: 255 minus the DDS topic prefix
 
 
+# ROS message type of each kind of input and output (topic types on the wire and in bags).
+JOINT_STATE_TYPE = "sensor_msgs/msg/JointState"
+MARKER_ARRAY_TYPE = "visualization_msgs/msg/MarkerArray"
+IMAGE_TYPE = "sensor_msgs/msg/Image"
+ACTION_MESSAGE_TYPES = {
+    "position_command": "std_msgs/msg/Float64MultiArray",
+    "joint_trajectory": "trajectory_msgs/msg/JointTrajectory",
+}
+
+
 class MappingError(ValueError):
     """The mapping file is invalid; the message names the key and the file."""
 
@@ -97,6 +107,16 @@ class FeatureMapping:
         if self.environment_state is not None:
             keys.append(OBS_ENVIRONMENT_STATE)
         return (*keys, *(image.key for image in self.images))
+
+    def topic_types(self) -> dict[str, tuple[str, str]]:
+        """Dataset key -> (topic, ROS message type) of every mapped input and the action."""
+        types = {OBS_STATE: (self.state.topic, JOINT_STATE_TYPE)}
+        if self.environment_state is not None:
+            types[OBS_ENVIRONMENT_STATE] = (self.environment_state.topic, MARKER_ARRAY_TYPE)
+        for image in self.images:
+            types[image.key] = (image.topic, IMAGE_TYPE)
+        types[ACTION] = (self.action.topic, ACTION_MESSAGE_TYPES[self.action.type])
+        return types
 
     def image(self, key: str) -> ImageInput:
         for image in self.images:

@@ -49,13 +49,13 @@ from lerobot_ros.ros.node_main import StartupError, run_node
 DEFAULT_MAPPING = "features/panda_pick_cube.yaml"
 # Reliable and deep enough to ride out a busy moment: a recorder must not drop samples.
 RECORDING = QoSProfile(depth=30, reliability=ReliabilityPolicy.RELIABLE)
-# ROS type names of each mapped input, to check the live graph against the mapping.
-_TYPE_NAMES = {
-    JointState: "sensor_msgs/msg/JointState",
-    MarkerArray: "visualization_msgs/msg/MarkerArray",
-    Image: "sensor_msgs/msg/Image",
-    Float64MultiArray: "std_msgs/msg/Float64MultiArray",
-    JointTrajectory: "trajectory_msgs/msg/JointTrajectory",
+# The rclpy class of each ROS type a mapping uses (FeatureMapping.topic_types).
+_MESSAGE_CLASSES = {
+    "sensor_msgs/msg/JointState": JointState,
+    "visualization_msgs/msg/MarkerArray": MarkerArray,
+    "sensor_msgs/msg/Image": Image,
+    "std_msgs/msg/Float64MultiArray": Float64MultiArray,
+    "trajectory_msgs/msg/JointTrajectory": JointTrajectory,
 }
 
 
@@ -125,19 +125,6 @@ class RecorderNode(Node):
         )
 
     # --- inputs ----------------------------------------------------------------------------
-    def _expected_topics(self) -> dict[str, tuple[str, type]]:
-        mapping = self.mapping
-        expected = {OBS_STATE: (mapping.state.topic, JointState)}
-        if mapping.environment_state is not None:
-            expected[OBS_ENVIRONMENT_STATE] = (mapping.environment_state.topic, MarkerArray)
-        for image in mapping.images:
-            expected[image.key] = (image.topic, Image)
-        action_type = (
-            Float64MultiArray if mapping.action.type == "position_command" else JointTrajectory
-        )
-        expected[ACTION] = (mapping.action.topic, action_type)
-        return expected
-
     def _subscribe_inputs(self) -> None:
         converters = {
             OBS_STATE: lambda m: adapters.state_vector(m, self.mapping.state),
@@ -147,14 +134,14 @@ class RecorderNode(Node):
         }
         for image in self.mapping.images:
             converters[image.key] = lambda m, spec=image: adapters.image_array(m, spec)
-        for key, (topic, msg_type) in self._expected_topics().items():
+        for key, (topic, type_name) in self.mapping.topic_types().items():
             if key == ACTION:
                 callback = self._on_command
             else:
                 callback = lambda msg, key=key, convert=converters[key]: self._on_input(  # noqa: E731
                     key, msg, convert
                 )
-            self.create_subscription(msg_type, topic, callback, RECORDING)
+            self.create_subscription(_MESSAGE_CLASSES[type_name], topic, callback, RECORDING)
 
     def _on_input(self, key: str, msg: Any, convert: Any) -> None:  # noqa: ANN401
         try:
@@ -185,8 +172,7 @@ class RecorderNode(Node):
     def graph_problems(self) -> list[str]:
         """Mapped topics nobody publishes, or that are published with another type."""
         problems = []
-        for key, (topic, msg_type) in self._expected_topics().items():
-            wanted = _TYPE_NAMES[msg_type]
+        for key, (topic, wanted) in self.mapping.topic_types().items():
             types = sorted({info.topic_type for info in self.get_publishers_info_by_topic(topic)})
             if not types:
                 problems.append(f"{key}: nothing publishes {topic}")

@@ -25,7 +25,7 @@ import shutil
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -221,7 +221,6 @@ class WriterState:
     frames: int = 0  # frames of the episode being written
     failed: bool = False
     last_error: str = ""
-    saved_lengths: list[int] = field(default_factory=list)
 
 
 class DatasetWriter:
@@ -407,7 +406,6 @@ class DatasetWriter:
                 self.state.pending_saves -= 1
                 if length:
                     self.state.saved_episodes += 1
-                    self.state.saved_lengths.append(length)
                 self.state.frames = 0
 
     def _close_files(self) -> None:

@@ -2,10 +2,14 @@
 
 It subscribes to every camera image topic with the QoS it is given (``sensor``: the
 best-effort profile subscribers may ask for, ``image``: the reliable contract profile) and
-sleeps ``work_s`` in each image callback, far slower than the cameras publish. /clock is
-followed on another thread, so each processed image's age (graph clock minus its stamp) shows
-whether a backlog builds up. After ``duration_s`` it writes a JSON summary to ``output``:
-per-topic counts and first/last stamps, ages in processing order, and its own RSS over time.
+sleeps ``work_s`` in each image callback, far slower than the cameras publish. Each processed
+image's age (graph clock, from its offset to the wall clock, minus its stamp) shows whether a backlog builds up. After ``duration_s`` it writes a JSON summary
+to ``output``: per-topic counts and first/last stamps, ages in processing order, and its own
+RSS over time.
+
+One single-threaded executor, and the duration kept by the spin loop: an earlier version with
+a MultiThreadedExecutor (a callback group per camera) busy-looped at a full core once every
+worker slept in a callback, and its timer stopped firing, so it never finished.
 
 Run as ``python -m slow_image_consumer --ros-args -p cameras:=[front,wrist] -p output:=...``
 with this directory on PYTHONPATH (NodeProcess applies the localhost network settings).
@@ -16,15 +20,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 
 import rclpy
 from fault_tools import rss_mb
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image
 
@@ -44,13 +47,11 @@ class SlowImageConsumer(Node):
         self.output = Path(self.declare_parameter("output", "").value)
         if profile not in QOS_PROFILES:
             raise ValueError(f"qos must be one of {list(QOS_PROFILES)}, got {profile!r}")
-        self.clock_now: float | None = None
+        self.clock_offset: float | None = None  # graph clock minus wall monotonic clock
         self.counts = {topics.camera_image(c): 0 for c in cameras}
         self.stamps: dict[str, list[float]] = {topic: [] for topic in self.counts}  # first, last
         self.ages: list[float] = []  # graph-clock age of each processed image, in order
         self.rss: list[tuple[float, float]] = []
-        self.started = time.monotonic()
-        self.done = threading.Event()
         for camera in cameras:
             topic = topics.camera_image(camera)
             self.create_subscription(
@@ -58,25 +59,27 @@ class SlowImageConsumer(Node):
                 topic,
                 lambda msg, topic=topic: self.on_image(topic, msg),
                 QOS_PROFILES[profile],
-                # One group per camera: a busy camera must not starve the other one.
-                callback_group=MutuallyExclusiveCallbackGroup(),
             )
-        self.create_subscription(
-            Clock,
-            topics.CLOCK,
-            self.on_clock,
-            qos.STATE,
-            callback_group=MutuallyExclusiveCallbackGroup(),
-        )
-        self.create_timer(1.0, self.on_second, callback_group=MutuallyExclusiveCallbackGroup())
+        # Depth 1: the clock callback waits behind the image callbacks, and with a deeper
+        # queue it would be handed ever older messages.
+        latest_clock = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+        self.create_subscription(Clock, topics.CLOCK, self.on_clock, latest_clock)
 
     def on_clock(self, msg: Clock) -> None:
-        self.clock_now = conversions.time_to_seconds(msg.clock)
+        # The sim runs in real time, so graph clock minus wall clock is a constant; a clock
+        # message handled late (behind slow image callbacks) only makes it look smaller, so
+        # the largest seen is the best estimate.
+        offset = conversions.time_to_seconds(msg.clock) - time.monotonic()
+        self.clock_offset = offset if self.clock_offset is None else max(self.clock_offset, offset)
+
+    def graph_now(self) -> float | None:
+        return None if self.clock_offset is None else time.monotonic() + self.clock_offset
 
     def on_image(self, topic: str, msg: Image) -> None:
         stamp = conversions.time_to_seconds(msg.header.stamp)
-        if self.clock_now is not None:
-            self.ages.append(self.clock_now - stamp)
+        now = self.graph_now()
+        if now is not None:
+            self.ages.append(now - stamp)
         self.counts[topic] += 1
         first_last = self.stamps[topic]
         if not first_last:
@@ -84,29 +87,30 @@ class SlowImageConsumer(Node):
         first_last[1:] = [stamp]
         time.sleep(self.work_s)  # the slow part: a consumer that cannot keep up
 
-    def on_second(self) -> None:
-        elapsed = time.monotonic() - self.started
-        self.rss.append((elapsed, rss_mb(os.getpid())))
-        if elapsed >= self.duration_s and not self.done.is_set():
-            summary = {
-                "counts": self.counts,
-                "stamps": self.stamps,
-                "ages": self.ages,
-                "rss_mb": self.rss,
-            }
-            self.output.write_text(json.dumps(summary))
-            self.done.set()
+    def write_summary(self) -> None:
+        summary = {
+            "counts": self.counts,
+            "stamps": self.stamps,
+            "ages": self.ages,
+            "rss_mb": self.rss,
+        }
+        self.output.write_text(json.dumps(summary))
 
 
 def main() -> int:
     apply_network_defaults()  # a no-op under LEROBOT_ROS_NETWORK=system (the lossy profile)
     rclpy.init(args=sys.argv)
     node = SlowImageConsumer()
-    executor = MultiThreadedExecutor(num_threads=len(node.counts) + 2)
+    executor = SingleThreadedExecutor()
     executor.add_node(node)
+    started = next_sample = time.monotonic()
     try:
-        while rclpy.ok() and not node.done.is_set():
+        while rclpy.ok() and (elapsed := time.monotonic() - started) < node.duration_s:
+            if time.monotonic() >= next_sample:
+                node.rss.append((elapsed, rss_mb(os.getpid())))
+                next_sample += 1.0
             executor.spin_once(timeout_sec=0.1)
+        node.write_summary()
     except KeyboardInterrupt:
         pass
     finally:

@@ -35,6 +35,7 @@ def _run(args: argparse.Namespace) -> int:
     from rclpy.executors import MultiThreadedExecutor
 
     from lerobot_ros.graphs import GRAPHS
+    from lerobot_ros.launching.processes import stop_all
     from lerobot_ros.launching.runner import compose, runnable, start_processes
     from lerobot_ros.ros.network import apply_network_defaults
 
@@ -71,8 +72,7 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        for process in processes:
-            process.stop()
+        stop_all(processes)
 
 
 def _eval(args: argparse.Namespace) -> int:

@@ -3,6 +3,8 @@
 import os
 import random
 
+import pytest
+
 from lerobot_ros.ros.network import apply_network_defaults
 
 os.environ.setdefault("MUJOCO_GL", "egl")
@@ -11,6 +13,21 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["WANDB_MODE"] = "disabled"
 os.environ.pop("LEROBOT_ROS_NETWORK", None)  # tests never use the system network settings
 apply_network_defaults(os.environ)
-# Each run gets its own DDS domain so concurrent runs (CI, a developer) never cross-talk.
-# 1..100 stays clear of the port ranges of domains above 101 on Linux.
-os.environ["ROS_DOMAIN_ID"] = str(random.SystemRandom().randint(1, 100))
+# Each run, and each test module within it, gets its own DDS domain: concurrent runs (CI, a
+# developer) never cross-talk, and a node left running by a failed test cannot publish into
+# the next module's graph. 1..100 stays clear of the port ranges of domains above 101 on Linux.
+_DOMAINS = list(range(1, 101))
+random.SystemRandom().shuffle(_DOMAINS)
+os.environ["ROS_DOMAIN_ID"] = str(_DOMAINS[0])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def module_ros_domain(request):
+    """A fresh ROS_DOMAIN_ID for each test module (nodes and probes read it when they start)."""
+    index = int(request.config.stash.get(_DOMAIN_INDEX, 0)) + 1
+    request.config.stash[_DOMAIN_INDEX] = index
+    os.environ["ROS_DOMAIN_ID"] = str(_DOMAINS[index % len(_DOMAINS)])
+    yield int(os.environ["ROS_DOMAIN_ID"])
+
+
+_DOMAIN_INDEX = pytest.StashKey[int]()

@@ -6,7 +6,8 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -66,6 +67,7 @@ class NodeProcess:
         self.stdin = stdin
         self._log_file: IO | None = None
         self.process: subprocess.Popen | None = None
+        self._interrupted = False
 
     def start(self) -> NodeProcess:
         output = subprocess.DEVNULL
@@ -75,6 +77,7 @@ class NodeProcess:
         self.process = subprocess.Popen(
             self.command, env=self.env, stdin=self.stdin, stdout=output, stderr=subprocess.STDOUT
         )
+        self._interrupted = False
         return self
 
     @property
@@ -87,12 +90,18 @@ class NodeProcess:
             self.process.kill()
             self.process.wait()
 
+    def interrupt(self) -> None:
+        """SIGINT (a clean shutdown, as Ctrl-C), once; ``stop()`` then waits for it."""
+        if self.running and not self._interrupted:
+            self.process.send_signal(signal.SIGINT)
+            self._interrupted = True
+
     def stop(self, timeout: float = 10.0) -> int | None:
         """SIGINT (clean shutdown), then SIGKILL if it does not exit in time."""
         if self.process is None:
             return None
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            self.interrupt()
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -115,3 +124,13 @@ class NodeProcess:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def stop_all(processes: Sequence[NodeProcess], timeout: float = 10.0) -> None:
+    """Stop nodes together: SIGINT to every one first (they shut down in parallel), then
+    SIGKILL to any still running ``timeout`` seconds later."""
+    for process in processes:
+        process.interrupt()
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        process.stop(timeout=max(0.0, deadline - time.monotonic()))

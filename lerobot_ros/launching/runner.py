@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lerobot_ros.graphs import NodeSpec
-from lerobot_ros.launching.processes import NodeProcess
+from lerobot_ros.launching.processes import NodeProcess, stop_all
 
 
 def runnable(graph: Sequence[NodeSpec]) -> tuple[list[NodeSpec], list[NodeSpec]]:
@@ -103,8 +103,7 @@ class GraphSession:
         self.executor.shutdown()
         self.node.destroy_node()
         rclpy.try_shutdown()
-        for process in self.processes:
-            process.stop()
+        stop_all(self.processes)
 
     def __enter__(self) -> GraphSession:
         return self

@@ -20,7 +20,7 @@ from rclpy.qos import qos_profile_action_status_default
 
 from lerobot_ros.graphs import NodeSpec
 from lerobot_ros.interfaces import EvaluatePolicy, PolicyStatus
-from lerobot_ros.launching.processes import NodeProcess
+from lerobot_ros.launching.processes import NodeProcess, stop_all
 from lerobot_ros.launching.runner import runnable
 from lerobot_ros.ros import qos, topics
 from lerobot_ros.ros.sim_client import DISCOVERY_SETTLE_S, spin_until
@@ -94,8 +94,7 @@ class NodeGraph:
         )
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            process.stop()
+        stop_all(list(self.processes.values()))
 
 
 class Probe:

@@ -25,7 +25,10 @@ def test_eval_sim_graph_comes_up(probe, tmp_path, composed):
         ["--composed"] if composed else []
     )
     log = open(tmp_path / "run.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # A session of its own: if the runner does not stop, its nodes are killed with it.
+    process = subprocess.Popen(
+        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         statuses = probe.collect(PolicyStatus, topics.POLICY_STATUS, qos.STATE)
         client = ActionClient(probe.node, EvaluatePolicy, topics.EVALUATE)
@@ -37,7 +40,13 @@ def test_eval_sim_graph_comes_up(probe, tmp_path, composed):
         assert process.poll() is None
     finally:
         process.send_signal(signal.SIGINT)
-        process.wait(90)  # loose: a loaded 2-core machine shuts three nodes down slowly
-        log.close()
+        try:
+            process.wait(90)  # loose: a loaded 2-core machine shuts three nodes down slowly
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise
+        finally:
+            log.close()
     text = (tmp_path / "run.log").read_text()
     assert ("composed" if composed else "processes") in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -303,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Ctrl-C, and the SIGINT a supervisor stops a graph with, must work even when this process
+    # was started with SIGINT ignored (a background job of a non-interactive shell, nohup).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     if argv[:1] == ["sim"]:  # everything after `sim` belongs to ROS

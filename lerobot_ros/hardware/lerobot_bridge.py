@@ -54,6 +54,7 @@ from __future__ import annotations
 import importlib
 import math
 import pkgutil
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -248,19 +249,32 @@ def _calibration_command(device: Any) -> str:  # noqa: ANN401
     )
 
 
-def connect(device: Any) -> list[str]:  # noqa: ANN401
+# A bus that has just been opened, or a servo busy with something else, can miss the first
+# ping; a few tries a moment apart tell that from a motor that is really absent.
+CONNECT_ATTEMPTS = 3
+CONNECT_RETRY_DELAY_S = 0.5
+
+
+def connect(device: Any, attempts: int = CONNECT_ATTEMPTS) -> list[str]:  # noqa: ANN401
     """Connect without interactive calibration; return notes on what was done.
 
-    BridgeError if the connection fails or the device is not calibrated (no file). The
-    device is left disconnected on failure.
+    A failed connection is retried ``attempts`` times in all. BridgeError if it still fails
+    (with the last error) or the device is not calibrated (no file). The device is left
+    disconnected on failure.
     """
     what = f"LeRobot {_kind_of(device)} {device.name} (id {device.id!r})"
     notes: list[str] = []
-    try:
-        device.connect(calibrate=False)
-    except Exception as error:  # noqa: BLE001 - serial, SDK and camera errors all land here
-        disconnect(device)
-        raise BridgeError(f"cannot connect {what}: {error}".strip()) from error
+    for attempt in range(1, attempts + 1):
+        try:
+            device.connect(calibrate=False)
+            break
+        except Exception as error:  # noqa: BLE001 - serial, SDK and camera errors all land here
+            disconnect(device)
+            if attempt == attempts:
+                tries = f" ({attempts} attempts)" if attempts > 1 else ""
+                raise BridgeError(f"cannot connect {what}{tries}: {error}".strip()) from error
+            notes.append(f"connection attempt {attempt} failed, retried: {error}".strip())
+            time.sleep(CONNECT_RETRY_DELAY_S)
     try:
         if not device.is_calibrated:
             for prefix, bus in motor_buses(device):
@@ -298,6 +312,12 @@ def disconnect(device: Any) -> None:  # noqa: ANN401
             device.disconnect()
     except Exception:  # noqa: BLE001, S110 - best effort on the way out
         pass
+    for _, bus in motor_buses(device):  # a connection that failed half-way leaves ports open
+        try:
+            if bus.port_handler.is_open:
+                bus.port_handler.closePort()
+        except Exception:  # noqa: BLE001, S110 - best effort on the way out
+            pass
     for _, bus in motor_buses(device):
         try:
             if bus.is_connected:

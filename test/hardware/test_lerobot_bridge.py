@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 from pathlib import Path
 
@@ -324,6 +325,37 @@ def test_a_missing_servo_fails_the_connection_with_lerobots_reason(tmp_path):
         ):
             bridge.connect(robot)
         assert not robot.bus.is_connected
+
+
+def test_servos_that_miss_the_first_ping_are_found_by_a_retry(follower_bus, tmp_path):
+    write_calibration(tmp_path, "follower")
+    robot = koch_follower(follower_bus.port, tmp_path)
+    for n in range(1, 7):
+        follower_bus.silence(n)
+
+    def answer_after_the_first_attempt() -> None:
+        # The first attempt has failed once its port has been opened and closed again.
+        port = robot.bus.port_handler
+        deadline = time.monotonic() + 30
+        while not port.is_open and time.monotonic() < deadline:
+            time.sleep(0.001)
+        while port.is_open and time.monotonic() < deadline:
+            time.sleep(0.001)
+        for n in range(1, 7):
+            follower_bus.unsilence(n)
+
+    helper = threading.Thread(target=answer_after_the_first_attempt)
+    helper.start()
+    try:
+        notes = bridge.connect(robot)
+    finally:
+        helper.join()
+    try:
+        assert notes[0].startswith("connection attempt 1 failed, retried: ")
+        assert "Missing motor IDs" in notes[0]
+        assert robot.is_connected and robot.bus.read("Torque_Enable", "shoulder_pan") == 1
+    finally:
+        bridge.disconnect(robot)
 
 
 def test_nothing_on_the_port_fails_the_connection(tmp_path):

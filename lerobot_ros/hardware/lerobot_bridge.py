@@ -312,12 +312,6 @@ def disconnect(device: Any) -> None:  # noqa: ANN401
             device.disconnect()
     except Exception:  # noqa: BLE001, S110 - best effort on the way out
         pass
-    for _, bus in motor_buses(device):  # a connection that failed half-way leaves ports open
-        try:
-            if bus.port_handler.is_open:
-                bus.port_handler.closePort()
-        except Exception:  # noqa: BLE001, S110 - best effort on the way out
-            pass
     for _, bus in motor_buses(device):
         try:
             if bus.is_connected:

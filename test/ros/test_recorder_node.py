@@ -228,20 +228,22 @@ def test_live_recording_matches_the_bag_of_the_same_run(graph, recorded, tmp_pat
         from_bag["observation.environment_state"][window],
     )
     # Commands have no header: each process stamps them on arrival with its own view of
-    # /clock, so on a loaded machine a command may land a tick or two apart (the alignment
-    # tolerance): each live action is the bag's action of the same frame or of one within
-    # two ticks (67 ms).
+    # /clock, so a command can land a tick early in one recording and not the other; two
+    # commands then share a frame there and only the newer is kept (the alignment
+    # tolerance). Each live action is a command of the same stretch of the run: it lies
+    # within the bag's actions of the frames one tick either side (the arm moves smoothly).
     live_actions = live["action"][episode]
     bag_actions = from_bag["action"]
-    within_two_ticks = [
-        any(
-            0 <= offset + i + shift < len(bag_actions)
-            and np.array_equal(action, bag_actions[offset + i + shift])
-            for shift in (0, -1, 1, -2, 2)
+    within_a_tick = []
+    for i, action in enumerate(live_actions):
+        near = bag_actions[max(0, offset + i - 1) : offset + i + 2]
+        within_a_tick.append(
+            bool(
+                np.all(near.min(axis=0) - 1e-9 <= action)
+                and np.all(action <= near.max(axis=0) + 1e-9)
+            )
         )
-        for i, action in enumerate(live_actions)
-    ]
-    assert np.mean(within_two_ticks) >= 0.95, np.mean(within_two_ticks)
+    assert np.mean(within_a_tick) >= 0.95, np.mean(within_a_tick)
 
 
 def test_a_policy_trains_on_the_recording(graph, recorded, tmp_path):

@@ -1,5 +1,6 @@
 """Test-wide environment: offline, headless, and ROS confined to this host and this run."""
 
+import itertools
 import os
 import random
 
@@ -18,16 +19,12 @@ apply_network_defaults(os.environ)
 # the next module's graph. 1..100 stays clear of the port ranges of domains above 101 on Linux.
 _DOMAINS = list(range(1, 101))
 random.SystemRandom().shuffle(_DOMAINS)
-os.environ["ROS_DOMAIN_ID"] = str(_DOMAINS[0])
+_next_domain = itertools.cycle(_DOMAINS)
+os.environ["ROS_DOMAIN_ID"] = str(next(_next_domain))
 
 
 @pytest.fixture(scope="module", autouse=True)
-def module_ros_domain(request):
+def module_ros_domain():
     """A fresh ROS_DOMAIN_ID for each test module (nodes and probes read it when they start)."""
-    index = int(request.config.stash.get(_DOMAIN_INDEX, 0)) + 1
-    request.config.stash[_DOMAIN_INDEX] = index
-    os.environ["ROS_DOMAIN_ID"] = str(_DOMAINS[index % len(_DOMAINS)])
+    os.environ["ROS_DOMAIN_ID"] = str(next(_next_domain))
     yield int(os.environ["ROS_DOMAIN_ID"])
-
-
-_DOMAIN_INDEX = pytest.StashKey[int]()

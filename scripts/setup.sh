@@ -43,8 +43,16 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 deps=$(fingerprint requirements.txt)
 if ! up_to_date requirements "$deps"; then
+  # torch's CUDA wheels make the venv ~9.5 GB; refuse early rather than fail half-installed.
+  NEED_FREE_GB=${NEED_FREE_GB:-12}
+  free_gb=$(( $(df -Pk "$VENV" | awk 'NR==2 {print $4}') / 1024 / 1024 ))
+  if [ "$free_gb" -lt "$NEED_FREE_GB" ]; then
+    log "only ${free_gb} GB free on the disk holding $VENV; the Python packages need about" \
+      "${NEED_FREE_GB} GB (free some space, or set VENV=... to a larger disk)"
+    exit 1
+  fi
   log "installing pinned Python packages (a few minutes the first time)"
-  run_logged pip "$VENV/bin/pip" install --disable-pip-version-check -r requirements.txt
+  run_logged pip "$VENV/bin/pip" install --disable-pip-version-check --no-cache-dir -r requirements.txt
   mark_done requirements "$deps"
 fi
 

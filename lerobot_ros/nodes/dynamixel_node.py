@@ -60,6 +60,7 @@ DEFAULT_ARM_CONFIG = "dynamixel_arm.yaml"
 # Once the bus is lost, how often to try reading it again (for /joint_states and the log).
 LOST_BUS_PROBE_S = 0.5
 LOG_THROTTLE_S = 2.0
+CONNECT_RETRY_DELAY_S = 0.5
 
 
 class DynamixelNode(LifecycleNode):
@@ -105,12 +106,7 @@ class DynamixelNode(LifecycleNode):
                 max_consecutive_errors=settings["max_consecutive_errors"],
                 on_bus_lost=settings["on_bus_lost"],
             )
-            try:
-                arm.connect()
-                first = arm.read()
-            except Exception:
-                arm.close(disable_torque=False)  # the port is not left open behind a failure
-                raise
+            first = self._connect(arm, settings["connect_attempts"])
         except (ArmConfigError, ArmError, BusError, ValueError) as error:
             return self._fail("configure", error)
         self.arm, self.settings = arm, settings
@@ -128,6 +124,29 @@ class DynamixelNode(LifecycleNode):
             f"on bus lost: {settings['on_bus_lost']}"
         )
         return TransitionCallbackReturn.SUCCESS
+
+    def _connect(self, arm: DynamixelArm, attempts: int) -> ArmState:
+        """Open the port, check and configure the servos, read them once; ``attempts`` in
+        all, as a freshly opened adapter or a busy servo can miss packets. The port is
+        closed again after each failure."""
+        for attempt in range(1, attempts + 1):
+            try:
+                arm.connect()
+                return arm.read()
+            except (ArmError, BusError) as error:
+                arm.close(disable_torque=False)
+                if attempt == attempts:
+                    if attempts == 1:
+                        raise
+                    raise ArmError(f"{error} ({attempts} connection attempts)") from error
+                self.get_logger().warning(
+                    f"connection attempt {attempt} of {attempts} failed, retrying: {error}"
+                )
+                time.sleep(CONNECT_RETRY_DELAY_S)
+            except Exception:
+                arm.close(disable_torque=False)  # the port is not left open behind a failure
+                raise
+        raise AssertionError("unreachable")  # attempts >= 1 is checked with the parameters
 
     def _create_controllers(self) -> None:
         """MoveIt's FollowJointTrajectory and GripperCommand actions, as on sim_node."""
@@ -162,6 +181,7 @@ class DynamixelNode(LifecycleNode):
             "rate_hz": float(get("rate_hz")),
             "command_timeout": float(get("command_timeout")),
             "retries": int(get("retries")),
+            "connect_attempts": int(get("connect_attempts")),
             "latency_timer_ms": float(get("latency_timer_ms")),
             "max_consecutive_errors": int(get("max_consecutive_errors")),
             "on_bus_lost": str(get("on_bus_lost")),
@@ -173,6 +193,7 @@ class DynamixelNode(LifecycleNode):
             ("rate_hz", 0 < settings["rate_hz"] <= 1000, "in (0, 1000]"),
             ("command_timeout", settings["command_timeout"] > 0, "> 0 s"),
             ("retries", 0 <= settings["retries"] <= 10, "in 0..10"),
+            ("connect_attempts", 1 <= settings["connect_attempts"] <= 10, "in 1..10"),
             ("latency_timer_ms", 0 < settings["latency_timer_ms"] <= 1000, "in (0, 1000] ms"),
             ("max_consecutive_errors", settings["max_consecutive_errors"] >= 1, ">= 1"),
             ("on_bus_lost", settings["on_bus_lost"] in ON_BUS_LOST, f"one of {list(ON_BUS_LOST)}"),

@@ -18,7 +18,7 @@ from lerobot.motors.dynamixel.tables import X_SERIES_CONTROL_TABLE
 
 from lerobot_ros.hardware.dynamixel import control_table
 from lerobot_ros.hardware.dynamixel import protocol as p
-from lerobot_ros.hardware.dynamixel.emulator import DynamixelEmulator
+from lerobot_ros.hardware.dynamixel.emulator import EMULATOR_NICE, DynamixelEmulator
 
 PRESENT_POSITION, GOAL_POSITION, TORQUE_ENABLE = 132, 116, 64
 
@@ -245,6 +245,16 @@ def test_vanished_port_is_a_port_error(emulator, sdk):
         packet.ping(port, 1)
     with pytest.raises((OSError, serial.SerialException)):
         dxl.PortHandler(emulator.pty_path).openPort()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="raising a priority needs root (CAP_SYS_NICE)")
+def test_servos_run_at_a_raised_priority(emulator, sdk):
+    port, packet = sdk
+    assert packet.ping(port, 1)[1] == dxl.COMM_SUCCESS  # the serving thread is running
+    threads = os.listdir(f"/proc/{emulator.pid}/task")
+    assert len(threads) >= 2
+    nice = {int(tid): os.getpriority(os.PRIO_PROCESS, int(tid)) for tid in threads}
+    assert set(nice.values()) == {EMULATOR_NICE}, nice
 
 
 def test_unknown_servo_and_bad_arguments_are_named(tmp_path):

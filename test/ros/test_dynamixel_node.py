@@ -289,8 +289,25 @@ def test_configure_fails_with_the_reason(start_node, probe):
         )
         message = bus_status(diagnostics).message
         assert "servo 8 (panda_finger_joint1) does not answer" in message
+        assert "(3 connection attempts)" in message
         assert bus_status(diagnostics).level == DiagnosticStatus.ERROR
         assert not any(emulator.servo(i).torque_enabled for i in IDS[:-1])
+
+
+def test_a_servo_that_misses_the_first_connection_attempt_is_found_by_a_retry(
+    servos, start_node, probe
+):
+    servos.silence(8)
+    node = start(start_node, servos, connect_attempts=5)  # margin for a slow test thread
+    lifecycle = Lifecycle(probe)
+    future = lifecycle.client.call_async(
+        ChangeState.Request(transition=Transition(id=Transition.TRANSITION_CONFIGURE))
+    )
+    assert probe.spin_until(lambda: "connection attempt 1 of 5 failed" in node.log_text(), 30)
+    servos.unsilence(8)
+    assert probe.spin_until(future.done, 30), "no answer to change_state"
+    assert future.result().success, node.log_text()
+    assert "servo 8 (panda_finger_joint1) does not answer" in node.log_text()
 
 
 def test_autostart_brings_the_arm_up_as_a_lifecycle_manager_would(servos, start_node, probe):

@@ -45,6 +45,7 @@ from lerobot_ros.hardware.dynamixel.bus_server import BusServer
 MODULE = "lerobot_ros.hardware.dynamixel.emulator"
 START_TIMEOUT_S = 20.0
 CALL_TIMEOUT_S = 10.0
+EMULATOR_NICE = -10
 
 _ERRORS: dict[str, type[Exception]] = {
     "KeyError": KeyError,
@@ -192,6 +193,13 @@ class DynamixelEmulator:
         return self._port
 
     @property
+    def pid(self) -> int:
+        """Process id of the servos' process."""
+        if self._process is None:
+            raise RuntimeError("emulator not started: call start() first")
+        return self._process.pid
+
+    @property
     def pty_path(self) -> str:
         if self._pty_path is None:
             raise RuntimeError("emulator not started: call start() first")
@@ -297,9 +305,23 @@ _SERVO_READS = {
 _SERVO_CALLS = {"set_present_position", "read_register", "write_register"}
 
 
+def _answer_promptly() -> None:
+    """Raise this process's scheduling priority where allowed (root or CAP_SYS_NICE).
+
+    Real servos answer within microseconds however busy the host is; an emulator at normal
+    priority misses the SDK's status deadline for seconds while a graph's nodes start
+    (several processes importing torch on two cores). Threads started later inherit it.
+    """
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, EMULATOR_NICE)
+    except OSError:
+        pass  # unprivileged: normal priority, as before
+
+
 def _serve_requests(spec: dict) -> int:
     """Run a BusServer and answer the parent's requests (JSON lines) until stop or EOF."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the parent's to handle
+    _answer_promptly()
     # Replies own the real stdout; anything else printed goes to stderr.
     out = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
@@ -425,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
             specs, positions = [(servo_id, args.model) for servo_id in args.ids], {}
         else:
             specs, positions = _arm_servos(args.arm_config)
+        _answer_promptly()
         server = BusServer(specs, args.baudrate, positions=positions, link=args.link).start()
     except (ValueError, OSError) as error:
         print(f"dynamixel_emulator: {error}", file=sys.stderr)

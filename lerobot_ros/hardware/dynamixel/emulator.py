@@ -309,8 +309,9 @@ def _answer_promptly() -> None:
     """Raise this process's scheduling priority where allowed (root or CAP_SYS_NICE).
 
     Real servos answer within microseconds however busy the host is; an emulator at normal
-    priority misses the SDK's status deadline for seconds while a graph's nodes start
-    (several processes importing torch on two cores). Threads started later inherit it.
+    priority once went unanswered for seconds in a full test run while a graph's nodes
+    started (several processes importing torch on two cores). Threads started later
+    inherit the priority.
     """
     try:
         os.setpriority(os.PRIO_PROCESS, 0, EMULATOR_NICE)

@@ -19,6 +19,7 @@ from lerobot_ros.graphs import NodeSpec, eval_sim_graph
 from lerobot_ros.interfaces import EvaluatePolicy, PolicyStatus
 from lerobot_ros.launching.runner import GraphSession
 from lerobot_ros.ros import qos, topics
+from lerobot_ros.ros.action_handshake import handshake_action_server
 from lerobot_ros.ros.sim_client import spin_until
 
 
@@ -68,6 +69,10 @@ class EvalGraph(GraphSession):
                         f"{ready_timeout_s:g} s"
                     )
                 self.executor.spin_once(timeout_sec=0.1)
+            if not handshake_action_server(
+                self.node, self.executor, topics.EVALUATE, max(deadline - time.monotonic(), 5.0)
+            ):
+                raise EvalFailed(f"the {topics.EVALUATE} action server does not answer requests")
         except BaseException:
             self.close()
             raise
@@ -97,9 +102,12 @@ class EvalGraph(GraphSession):
             )
 
         send = self.client.send_goal_async(goal, feedback_callback=on_feedback)
-        spin_until(self.executor, send.done, 60)
+        if not spin_until(self.executor, send.done, 60):
+            raise EvalFailed(
+                f"no answer to the eval goal in 60 s (eval_node's log: {self.log_dir})"
+            )
         handle = send.result()
-        if handle is None or not handle.accepted:
+        if not handle.accepted:
             raise EvalFailed("the eval goal was rejected (is another eval running?)")
         result_future = handle.get_result_async()
         deadline = time.monotonic() + request.n_episodes * (request.episode_timeout_s + 30) + 60

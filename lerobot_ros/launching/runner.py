@@ -86,6 +86,7 @@ class GraphSession:
         from lerobot_ros.ros.network import apply_network_defaults
 
         apply_network_defaults()
+        self.log_dir = log_dir
         self.processes = start_processes(graph, log_dir=log_dir)
         rclpy.init()
         self.node = rclpy.create_node(

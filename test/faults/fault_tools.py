@@ -23,7 +23,8 @@ from lerobot_ros.interfaces import EvaluatePolicy, PolicyStatus
 from lerobot_ros.launching.processes import NodeProcess, stop_all
 from lerobot_ros.launching.runner import runnable
 from lerobot_ros.ros import qos, topics
-from lerobot_ros.ros.sim_client import DISCOVERY_SETTLE_S, spin_until
+from lerobot_ros.ros.action_handshake import handshake_action_server
+from lerobot_ros.ros.sim_client import spin_until
 
 # After a kill -9 the DDS graph still lists the dead node's endpoints until its participant
 # lease runs out (Fast DDS default: 20 s), so "no publisher" is only visible after that.
@@ -169,9 +170,10 @@ class EvalClient:
             ),
             timeout,
         )
-        if ready:  # the server's response channel matched too (see sim_client)
-            self.probe.spin_for(DISCOVERY_SETTLE_S)
-        return ready
+        # A restarted server must also know our response readers (see action_handshake).
+        return ready and handshake_action_server(
+            self.probe.node, self.probe.executor, topics.EVALUATE, timeout
+        )
 
     def send(self, **goal: object):
         # float() first: an int in a float64 field aborts rclpy's C conversion outright.

@@ -191,6 +191,24 @@ def _referenced_files(root: Path, episode_files: list[Path]) -> set[Path]:
     return referenced
 
 
+def _read_info(info_path: Path) -> dict | None:
+    """The dataset's meta/info.json; None if it is unreadable and nothing else was ever
+    written (a recorder stopped while LeRobot created the dataset, which writes info.json in
+    place). RecordingError if it is unreadable beside saved data: never guess, never delete."""
+    try:
+        return json.loads(info_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        root = info_path.parent.parent
+        others = [p for p in root.rglob("*") if p.is_file() and p != info_path]
+        if not others:
+            return None
+        raise RecordingError(
+            f"{info_path} is not valid JSON ({error}), probably cut short by a killed writer; "
+            f"the {len(others)} other file(s) of the dataset are untouched. Restore info.json "
+            "or record into another --root."
+        ) from error
+
+
 def set_aside_interrupted(root: Path) -> list[Path]:
     """Move what no saved episode refers to (a save cut short, temporary frames) into
     ``<root>/.interrupted/<time>/``; returns what was moved. Nothing is deleted."""
@@ -264,8 +282,10 @@ class DatasetWriter:
         self.check_space()
         info_path = self.root / "meta" / "info.json"
         streaming = {"streaming_encoding": True, "vcodec": self.vcodec}
-        if info_path.is_file():
-            info = json.loads(info_path.read_text())
+        info = _read_info(info_path) if info_path.is_file() else None
+        if info is None and info_path.is_file():
+            shutil.rmtree(self.root)  # a creation cut short: nothing but a partial info.json
+        if info is not None:
             problems = _incompatibilities(info, self.fps, self.features)
             if problems:
                 raise RecordingError(

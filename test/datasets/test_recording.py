@@ -151,6 +151,25 @@ def test_resume_appends_and_incompatible_datasets_are_refused(mapping, tmp_path)
     assert _load(root).num_episodes == 2  # refusing touched nothing
 
 
+def test_an_info_json_cut_short_is_recreated_only_when_nothing_was_saved(mapping, tmp_path):
+    # A recorder stopped while LeRobot wrote info.json of a new dataset (seen in a test run).
+    root = tmp_path / "created"
+    _writer(root, mapping).close()
+    info = root / "meta" / "info.json"
+    assert [p for p in root.rglob("*") if p.is_file()] == [info]
+    info.write_text(info.read_text()[:300])
+    writer = _writer(root, mapping)
+    _write_episode(writer, mapping, 3)
+    writer.close()
+    assert _load(root).num_episodes == 1
+    # The same beside saved episodes: refused, naming the file, and nothing is touched.
+    info.write_text(info.read_text()[:300])
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    with pytest.raises(RecordingError, match=r"info\.json is not valid JSON .* untouched"):
+        _writer(root, mapping)
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+
+
 def test_files_of_an_interrupted_save_are_set_aside(mapping, tmp_path):
     root = tmp_path / "dataset"
     writer = _writer(root, mapping)

@@ -3,11 +3,13 @@ wrong type, an incompatible dataset. Each gives a clear error and loses nothing 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import yaml
@@ -165,6 +167,14 @@ def test_bad_mapping_refuses_to_start(start_node, tmp_path):
     assert not (tmp_path / "dataset").exists()
 
 
+def _complete_json(path: Path) -> bool:
+    try:
+        json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def test_incompatible_dataset_refuses_to_start(start_node, tmp_path):
     root = tmp_path / "dataset"
     root.mkdir()
@@ -177,8 +187,8 @@ def test_incompatible_dataset_refuses_to_start(start_node, tmp_path):
     other = tmp_path / "other_fps"
     first = _recorder(start_node, other, fps=15, use_videos=False)
     deadline = time.monotonic() + 60
-    while not (other / "meta" / "info.json").exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    while not _complete_json(other / "meta" / "info.json") and time.monotonic() < deadline:
+        time.sleep(0.2)  # stopped while LeRobot writes info.json, there would be no dataset
     assert first.running
     first.stop()
     recorder = _recorder(start_node, other)

@@ -282,18 +282,16 @@ class DatasetWriter:
         self.check_space()
         info_path = self.root / "meta" / "info.json"
         streaming = {"streaming_encoding": True, "vcodec": self.vcodec}
-        info = _read_info(info_path) if info_path.is_file() else None
-        if info is None and info_path.is_file():
-            shutil.rmtree(self.root)  # a creation cut short: nothing but a partial info.json
-        if info is not None:
-            problems = _incompatibilities(info, self.fps, self.features)
+        if info_path.is_file():
+            info = _read_info(info_path)  # None: a creation cut short, nothing else written
+            problems = [] if info is None else _incompatibilities(info, self.fps, self.features)
             if problems:
                 raise RecordingError(
                     f"{self.root} holds a dataset this recorder cannot append to: "
                     + "; ".join(problems)
                     + ". Record into another --root, or change the feature mapping."
                 )
-            if info.get("total_episodes", 0) == 0:
+            if info is None or info.get("total_episodes", 0) == 0:
                 shutil.rmtree(self.root)  # created, never saved to: nothing to keep
             else:
                 self.set_aside = set_aside_interrupted(self.root)

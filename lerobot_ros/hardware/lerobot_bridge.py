@@ -54,7 +54,6 @@ from __future__ import annotations
 import importlib
 import math
 import pkgutil
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +62,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lerobot_ros.control.joint_commands import JointLimits
+from lerobot_ros.hardware.connecting import CONNECT_ATTEMPTS, connect_with_retries
 
 if TYPE_CHECKING:  # LeRobot is imported lazily: it is slow to import
     from lerobot.robots import Robot
@@ -249,12 +249,6 @@ def _calibration_command(device: Any) -> str:  # noqa: ANN401
     )
 
 
-# A bus that has just been opened, or a servo busy with something else, can miss the first
-# ping; a few tries a moment apart tell that from a motor that is really absent.
-CONNECT_ATTEMPTS = 3
-CONNECT_RETRY_DELAY_S = 0.5
-
-
 def connect(device: Any, attempts: int = CONNECT_ATTEMPTS) -> list[str]:  # noqa: ANN401
     """Connect without interactive calibration; return notes on what was done.
 
@@ -264,17 +258,19 @@ def connect(device: Any, attempts: int = CONNECT_ATTEMPTS) -> list[str]:  # noqa
     """
     what = f"LeRobot {_kind_of(device)} {device.name} (id {device.id!r})"
     notes: list[str] = []
-    for attempt in range(1, attempts + 1):
-        try:
-            device.connect(calibrate=False)
-            break
-        except Exception as error:  # noqa: BLE001 - serial, SDK and camera errors all land here
-            disconnect(device)
-            if attempt == attempts:
-                tries = f" ({attempts} attempts)" if attempts > 1 else ""
-                raise BridgeError(f"cannot connect {what}{tries}: {error}".strip()) from error
-            notes.append(f"connection attempt {attempt} failed, retried: {error}".strip())
-            time.sleep(CONNECT_RETRY_DELAY_S)
+    try:
+        connect_with_retries(
+            lambda: device.connect(calibrate=False),
+            lambda: disconnect(device),
+            attempts,
+            retry_on=Exception,  # serial, SDK and camera errors all land here
+            on_retry=lambda attempt, error: notes.append(
+                f"connection attempt {attempt} failed, retried: {error}".strip()
+            ),
+        )
+    except Exception as error:  # noqa: BLE001 - the last attempt's error, whatever it is
+        tries = f" ({attempts} attempts)" if attempts > 1 else ""
+        raise BridgeError(f"cannot connect {what}{tries}: {error}".strip()) from error
     try:
         if not device.is_calibrated:
             for prefix, bus in motor_buses(device):

@@ -38,6 +38,7 @@ from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory
 
 from lerobot_ros.control.joint_commands import CommandError, JointCommandArbiter
+from lerobot_ros.hardware.connecting import connect_with_retries
 from lerobot_ros.hardware.dynamixel import control_table
 from lerobot_ros.hardware.dynamixel.arm import (
     ON_BUS_LOST,
@@ -60,7 +61,6 @@ DEFAULT_ARM_CONFIG = "dynamixel_arm.yaml"
 # Once the bus is lost, how often to try reading it again (for /joint_states and the log).
 LOST_BUS_PROBE_S = 0.5
 LOG_THROTTLE_S = 2.0
-CONNECT_RETRY_DELAY_S = 0.5
 
 
 class DynamixelNode(LifecycleNode):
@@ -129,24 +129,28 @@ class DynamixelNode(LifecycleNode):
         """Open the port, check and configure the servos, read them once; ``attempts`` in
         all, as a freshly opened adapter or a busy servo can miss packets. The port is
         closed again after each failure."""
-        for attempt in range(1, attempts + 1):
-            try:
-                arm.connect()
-                return arm.read()
-            except (ArmError, BusError) as error:
-                arm.close(disable_torque=False)
-                if attempt == attempts:
-                    if attempts == 1:
-                        raise
-                    raise ArmError(f"{error} ({attempts} connection attempts)") from error
-                self.get_logger().warning(
-                    f"connection attempt {attempt} of {attempts} failed, retrying: {error}"
-                )
-                time.sleep(CONNECT_RETRY_DELAY_S)
-            except Exception:
-                arm.close(disable_torque=False)  # the port is not left open behind a failure
+
+        def connect_and_read() -> ArmState:
+            arm.connect()
+            return arm.read()
+
+        def on_retry(attempt: int, error: Exception) -> None:
+            self.get_logger().warning(
+                f"connection attempt {attempt} of {attempts} failed, retrying: {error}"
+            )
+
+        try:
+            return connect_with_retries(
+                connect_and_read,
+                lambda: arm.close(disable_torque=False),
+                attempts,
+                retry_on=(ArmError, BusError),
+                on_retry=on_retry,
+            )
+        except (ArmError, BusError) as error:
+            if attempts == 1:
                 raise
-        raise AssertionError("unreachable")  # attempts >= 1 is checked with the parameters
+            raise ArmError(f"{error} ({attempts} connection attempts)") from error
 
     def _create_controllers(self) -> None:
         """MoveIt's FollowJointTrajectory and GripperCommand actions, as on sim_node."""

@@ -59,6 +59,7 @@ from lerobot_ros.nodes.sim_node import MAX_STEPS_PER_CALL
 from lerobot_ros.resources import node_defaults
 from lerobot_ros.robots import panda
 from lerobot_ros.ros import conversions, qos, topics
+from lerobot_ros.ros.action_handshake import handshake_action_server
 from lerobot_ros.ros.sim_client import DISCOVERY_SETTLE_S, spin_until
 
 pytestmark = [pytest.mark.bad_input, pytest.mark.ros]
@@ -346,7 +347,9 @@ def _goal_result(graph: Graph, goal: FollowJointTrajectory.Goal):  # noqa: ANN20
 
 def test_follow_joint_trajectory_goals(graph):
     assert graph.arm.wait_for_server(timeout_sec=30.0)
-    graph.probe.spin_for(DISCOVERY_SETTLE_S)
+    assert handshake_action_server(
+        graph.probe.node, graph.probe.executor, topics.FOLLOW_JOINT_TRAJECTORY, 30.0
+    )
 
     @examples(25, shrink=False)
     @given(follow_goals())
@@ -438,7 +441,7 @@ def _goal_problems(goal: EvaluatePolicy.Goal, unwritable: bool) -> dict[str, str
 
 def test_evaluate_goals(graph):
     assert graph.eval_client.wait_for_server(timeout_sec=30.0)
-    graph.probe.spin_for(DISCOVERY_SETTLE_S)
+    assert handshake_action_server(graph.probe.node, graph.probe.executor, topics.EVALUATE, 30.0)
 
     @examples(16, shrink=False)
     @given(eval_goals(), st.text(min_size=1, max_size=8).filter(lambda t: "/" not in t))

@@ -13,7 +13,7 @@ from trajectory_msgs.msg import JointTrajectoryPoint
 
 from lerobot_ros.robots import panda
 from lerobot_ros.ros import conversions, qos, topics
-from lerobot_ros.ros.sim_client import DISCOVERY_SETTLE_S
+from lerobot_ros.ros.action_handshake import handshake_action_server
 
 pytestmark = pytest.mark.ros
 
@@ -33,7 +33,7 @@ def arm(sim, probe):
     """An ActionClient for the arm, with the sim reset to the home pose."""
     client = ActionClient(probe.node, FollowJointTrajectory, topics.FOLLOW_JOINT_TRAJECTORY)
     assert client.wait_for_server(timeout_sec=30.0), "no FollowJointTrajectory server"
-    probe.spin_for(DISCOVERY_SETTLE_S)
+    assert handshake_action_server(probe.node, probe.executor, topics.FOLLOW_JOINT_TRAJECTORY, 30.0)
     probe.sim.reset(1)
     return client
 
@@ -210,7 +210,7 @@ def move_finger(probe, client, states: list, position: float) -> None:
 def test_gripper_command_closes_and_opens_the_finger(sim, probe):
     client = ActionClient(probe.node, GripperCommand, topics.GRIPPER_COMMAND)
     assert client.wait_for_server(timeout_sec=30.0), "no GripperCommand server"
-    probe.spin_for(DISCOVERY_SETTLE_S)
+    assert handshake_action_server(probe.node, probe.executor, topics.GRIPPER_COMMAND, 30.0)
     probe.sim.reset(1)
     states = probe.collect(JointState, topics.JOINT_STATES, qos.STATE)
     assert probe.spin_until(lambda: bool(states), 10.0)
@@ -223,7 +223,7 @@ def test_gripper_command_closes_and_opens_the_finger(sim, probe):
 def test_arm_and_gripper_goals_run_together(arm, probe):
     gripper = ActionClient(probe.node, GripperCommand, topics.GRIPPER_COMMAND)
     assert gripper.wait_for_server(timeout_sec=30.0)
-    probe.spin_for(DISCOVERY_SETTLE_S)
+    assert handshake_action_server(probe.node, probe.executor, topics.GRIPPER_COMMAND, 30.0)
     states = probe.collect(JointState, topics.JOINT_STATES, qos.STATE)
     final = HOME[:7] + np.array([0.0, 0.3, 0.0, 0.3, 0.0, 0.0, 0.5])
     arm_handle = send(probe, arm, arm_goal((2.0, final)))

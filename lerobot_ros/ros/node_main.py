@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 from collections.abc import Callable
 
 import rclpy
@@ -11,6 +13,12 @@ from rclpy.executors import Executor, ExternalShutdownException
 from rclpy.node import Node
 
 from lerobot_ros.ros.network import apply_network_defaults
+
+# A node that failed to start must go away, or whoever started it waits for nothing: once (in
+# about seven full test runs) a policy_node printed its configure error and then never exited
+# (its teardown or interpreter exit hung). run_node is a node process's main, so it then ends
+# the process itself this long after the failure.
+STARTUP_FAILURE_EXIT_S = 5.0
 
 
 class StartupError(RuntimeError):
@@ -56,7 +64,10 @@ def run_node(
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except (StartupError, ValueError, ParameterException) as error:
-        print(f"{name}: {error}", file=sys.stderr)
+        print(f"{name}: {error}", file=sys.stderr, flush=True)
+        watchdog = threading.Timer(STARTUP_FAILURE_EXIT_S, os._exit, (2,))
+        watchdog.daemon = True
+        watchdog.start()
         return 2
     finally:
         if node is not None:

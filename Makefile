@@ -1,7 +1,16 @@
-# Two commands from nothing: `make demo` and `make test` (each runs `make setup` first).
+# Two commands from nothing: `make demo` and `make test` (each sets itself up first).
+# Two ROS 2 lanes, each in its own venv: LANE=kilted (default, .venv) and LANE=jazzy
+# (.venv-jazzy). `make test` lints and runs both; `make test-kilted` / `make test-jazzy` one.
 SHELL := /bin/bash
-VENV := .venv
+LANE ?= kilted
+VENV_kilted := .venv
+VENV_jazzy := .venv-jazzy
+VENV := $(VENV_$(LANE))
 PY := $(VENV)/bin/python
+# The Jazzy lane runs every test that starts ROS nodes or touches DDS (markers `ros` and
+# `faults`); the pure-Python tests do not depend on the ROS version and run on Kilted.
+PYTEST_ARGS_kilted :=
+PYTEST_ARGS_jazzy := -m "ros or faults"
 # Offline and headless always; the DDS localhost profile is applied by the code itself
 # (lerobot_ros.ros.network) and, for tests, per test with its own ROS_DOMAIN_ID.
 export HF_HUB_OFFLINE := 1
@@ -10,26 +19,45 @@ export WANDB_MODE := disabled
 export MUJOCO_GL ?= egl
 export ROS_AUTOMATIC_DISCOVERY_RANGE := LOCALHOST
 export FASTDDS_DEFAULT_PROFILES_FILE := $(CURDIR)/config/fastdds_localhost.xml
+export FASTRTPS_DEFAULT_PROFILES_FILE := $(CURDIR)/config/fastdds_localhost.xml
 export RMW_IMPLEMENTATION := rmw_fastrtps_cpp
 
-.PHONY: setup demo test lint format bench bench-quick clean
+.PHONY: setup demo test test-kilted test-jazzy test-lane lint format bench bench-quick clean
+
+ifeq ($(VENV),)
+$(error LANE=$(LANE) is not a lane: use kilted or jazzy)
+endif
 
 setup:
-	@scripts/setup.sh
+	@ROS_LANE=$(LANE) VENV=$(CURDIR)/$(VENV) scripts/setup.sh
 
+# The demo runs on the Kilted lane unless LANE=jazzy is given.
 demo: setup
 	$(VENV)/bin/lerobot-ros eval
 
-lint: setup
-	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/ruff check .
+lint:
+	@$(MAKE) --no-print-directory setup LANE=kilted
+	$(VENV_kilted)/bin/ruff format --check .
+	$(VENV_kilted)/bin/ruff check .
 
-format: setup
-	$(VENV)/bin/ruff format .
-	$(VENV)/bin/ruff check --fix .
+format:
+	@$(MAKE) --no-print-directory setup LANE=kilted
+	$(VENV_kilted)/bin/ruff format .
+	$(VENV_kilted)/bin/ruff check --fix .
 
 test: lint
-	$(PY) -m pytest
+	@$(MAKE) --no-print-directory test-lane LANE=kilted
+	@$(MAKE) --no-print-directory test-lane LANE=jazzy
+
+test-kilted:
+	@$(MAKE) --no-print-directory test-lane LANE=kilted
+
+test-jazzy:
+	@$(MAKE) --no-print-directory test-lane LANE=jazzy
+
+test-lane: setup
+	@echo "== ROS 2 $(LANE) lane: $$($(PY) -c 'import importlib.metadata as m; print("rclpy", m.version("ros-jazzy-rclpy" if "$(LANE)" == "jazzy" else "ros-rclpy"), "lerobot", m.version("lerobot"))')"
+	$(PY) -m pytest $(PYTEST_ARGS_$(LANE))
 
 bench: setup
 	$(PY) bench/run_benchmarks.py

@@ -22,14 +22,14 @@ setup(
         (f"share/{PACKAGE_NAME}/models/act_panda_pick_cube", glob("models/act_panda_pick_cube/*")),
         (f"share/{PACKAGE_NAME}/urdf", glob("urdf/*")),
     ],
-    # Runtime dependencies are pinned in requirements.txt (ROS 2 wheels, lerobot, mujoco).
+    # Runtime dependencies are pinned in requirements/ (ROS 2 wheels per lane, lerobot, mujoco).
     install_requires=["setuptools"],
     zip_safe=True,
     maintainer="lerobot_ros maintainers",
     maintainer_email="maintainers@lerobot-ros.dev",
     description="Hugging Face LeRobot as ROS 2 nodes, with a MuJoCo Franka Panda simulation.",
     license="Apache-2.0",
-    python_requires=">=3.10",
+    python_requires=">=3.12",
     entry_points={
         "console_scripts": [
             "sim_node = lerobot_ros.nodes.sim_node:main",

@@ -5,10 +5,13 @@ throughput ROS vs in-process), recording and bag conversion, image transport and
 benchmarks, and the fault-injection and bad-input suites (pytest ``-m "faults or
 bad_input"``, for their counts). Each benchmark writes its JSON under bench/results/; this
 script then writes ``bench/results/latest.md`` (every figure with its baseline from the same
-run, as a ratio), ``latest.json`` (all of it) and ``latest.png`` (the ratios).
+run, as a ratio), ``latest.json`` (all of it) and ``latest.png`` (the ratios). Each row also
+shows the figure of the report this run replaces, with that report's software stack, so a
+change of LeRobot, torch or ROS lane shows next to the old numbers. ``--only sim,policy``
+re-runs some benchmarks and keeps the others' figures from the report it replaces.
 Benchmarks are not tests: nothing here passes or fails on speed.
 
-    .venv/bin/python bench/run_benchmarks.py [--quick] [--report-only]
+    .venv/bin/python bench/run_benchmarks.py [--quick] [--report-only] [--only NAMES]
 """
 
 from __future__ import annotations
@@ -36,9 +39,11 @@ BENCHMARKS = {
 }
 
 
-def run_all(quick: bool, suites: bool) -> list[str]:
+def run_all(quick: bool, suites: bool, only: list[str]) -> list[str]:
     failed = []
     for name, (script, output, full, short) in BENCHMARKS.items():
+        if name not in only:
+            continue
         print(f"=== {name}", flush=True)
         arguments = [sys.executable, str(HERE / script), "--json", str(RESULTS / output)]
         if subprocess.run(arguments + (short if quick else full), check=False).returncode:
@@ -74,6 +79,26 @@ def machine_description() -> str:
     return (
         f"{platform.machine()}, {os.cpu_count()} cores ({model}), {memory_gb:.0f} GiB, "
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def software_stack() -> str:
+    """The versions the figures depend on: LeRobot, torch, the ROS 2 lane, MuJoCo, Python."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(*names: str) -> str | None:
+        for name in names:
+            try:
+                return version(name)
+            except PackageNotFoundError:
+                continue
+        return None
+
+    jazzy = installed("ros-jazzy-rclpy")
+    lane = f"Jazzy rclpy {jazzy}" if jazzy else f"Kilted rclpy {installed('ros-rclpy')}"
+    return (
+        f"lerobot {installed('lerobot')}, torch {installed('torch')}, {lane}, "
+        f"mujoco {installed('mujoco')}, Python {platform.python_version()}"
     )
 
 
@@ -208,21 +233,36 @@ def rows(results: dict) -> list[tuple[str, str, str, float | None]]:
     return table
 
 
-def write_report(results: dict) -> Path:
+def _ratio(ratio: float | None) -> str:
+    return "" if ratio is None else f"{ratio:.2f}x"
+
+
+def write_report(results: dict, previous: dict | None) -> Path:
     table = rows(results)
+    before = {what: (measured, ratio) for what, measured, _, ratio in rows(previous or {})}
+    before_stack = (previous or {}).get("stack", "an earlier stack")
     lines = [
         "# Benchmark report",
         "",
-        f"Machine: {results['machine']}. Generated {results['generated']} by `make bench`",
-        "(bench/run_benchmarks.py); every baseline is measured in the same run.",
+        f"Machine: {results['machine']}. Stack: {results['stack']}. Generated "
+        f"{results['generated']} by `make bench` (bench/run_benchmarks.py); every baseline is",
+        'measured in the same run. "Previous report": the same figure in the report this one',
+        f"replaced ({before_stack}, generated {(previous or {}).get('generated', 'never')}).",
         "",
-        "| what | measured | baseline (same run) | ratio |",
-        "|---|---|---|---|",
+        "| what | measured | baseline (same run) | ratio | previous report (ratio) |",
+        "|---|---|---|---|---|",
     ]
     for what, measured, baseline, ratio in table:
-        lines.append(
-            f"| {what} | {measured} | {baseline} | {'' if ratio is None else f'{ratio:.2f}x'} |"
-        )
+        old = before.get(what)
+        old_text = f"{old[0]} ({_ratio(old[1])})" if old and old[1] is not None else ""
+        old_text = old[0] if old and old[1] is None else old_text
+        lines.append(f"| {what} | {measured} | {baseline} | {_ratio(ratio)} | {old_text} |")
+    if results.get("kept_from_previous"):
+        lines += [
+            "",
+            "Not re-run (figures kept from the previous report, "
+            f"{before_stack}): {', '.join(results['kept_from_previous'])}.",
+        ]
     missing = [name for name in (*BENCHMARKS, "faults", "bad_input") if not results.get(name)]
     if missing:
         lines += ["", f"Not measured in this run: {', '.join(missing)}."]
@@ -261,15 +301,35 @@ def main() -> int:
     parser.add_argument(
         "--no-suites", action="store_true", help="use the counts of the last test run instead"
     )
+    parser.add_argument(
+        "--only",
+        default=",".join(BENCHMARKS),
+        help=f"comma-separated benchmarks to run (of {', '.join(BENCHMARKS)}); the others and "
+        "the suites keep the previous report's figures",
+    )
     args = parser.parse_args()
+    only = [name for name in args.only.split(",") if name]
+    unknown = sorted(set(only) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmarks {unknown}; choose from {list(BENCHMARKS)}")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    failed = [] if args.report_only else run_all(args.quick, suites=not args.no_suites)
+    previous = _load(RESULTS / "latest.json")
+    partial = set(only) != set(BENCHMARKS)
+    suites = not args.no_suites and not partial
+    failed = [] if args.report_only else run_all(args.quick, suites=suites, only=only)
     results = {name: _load(RESULTS / output) for name, (_, output, _, _) in BENCHMARKS.items()}
     results["faults"] = _load(ROBUSTNESS / "faults.json")
     results["bad_input"] = _load(ROBUSTNESS / "bad_input.json")
+    results["kept_from_previous"] = []
+    if partial and previous:
+        kept = [name for name in (*BENCHMARKS, "faults", "bad_input") if name not in only]
+        for name in kept:
+            results[name] = previous.get(name)
+        results["kept_from_previous"] = [name for name in kept if results[name]]
     results["machine"] = machine_description()
+    results["stack"] = software_stack()
     results["generated"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    report = write_report(results)
+    report = write_report(results, previous)
     print(report.read_text())
     if failed:
         print(f"failed: {failed}", file=sys.stderr)

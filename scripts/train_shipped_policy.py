@@ -69,6 +69,7 @@ def record_demonstrations(
         observation, _ = env.reset(seed=seed)
         expert.reset()
         successful_at = None
+        frames = 0
         for step in range(env.max_episode_steps):
             position, quaternion = env.sim.cube_pose()
             # The expert gets the float64 measurements; the dataset stores the float32 env
@@ -82,6 +83,7 @@ def record_demonstrations(
                     "task": TASK,
                 }
             )
+            frames += 1
             observation, _, _, _, info = env.step(action.astype(np.float32))
             if info["is_success"] and successful_at is None:
                 successful_at = step
@@ -93,7 +95,7 @@ def record_demonstrations(
             dataset.clear_episode_buffer()
             skipped.append(seed)
         else:
-            lengths.append(dataset.episode_buffer["size"])
+            lengths.append(frames)
             dataset.save_episode()
         seed += 1
     dataset.finalize()
@@ -158,7 +160,7 @@ def train_policy(dataset_root: Path, output_dir: Path, args: argparse.Namespace)
         num_workers=0,
         batch_size=args.batch_size,
         steps=args.steps,
-        eval_freq=0,  # evaluated after training, in-process, on seeds 0..49
+        env_eval_freq=0,  # evaluated after training, in-process, on seeds 0..49
         log_freq=250,
         save_freq=args.steps,
         use_policy_training_preset=False,

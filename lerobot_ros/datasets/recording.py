@@ -11,9 +11,9 @@ No ROS here (``recorder_node`` is the thin wrapper). Two pieces:
   disk I/O never block the caller (videos are encoded while frames arrive, LeRobot's
   streaming encoder). A saved episode is durable: LeRobot v3 appends episodes to parquet
   files kept open until ``finalize()``, which a killed process never reaches, so the writer
-  gives every episode its own data, episode-metadata and video files and closes them as
-  soon as the episode is saved. Killing the recorder loses only the episode in progress.
-  Files of an episode whose save was cut short are moved aside on the next start.
+  finalizes the dataset after every saved episode and resumes it (``LeRobotDataset.resume``,
+  which starts new files) for the next one. Killing the recorder loses only the episode in
+  progress. Files of an episode whose save was cut short are moved aside on the next start.
 """
 
 from __future__ import annotations
@@ -281,7 +281,6 @@ class DatasetWriter:
             raise RecordingError(f"LeRobot datasets need a positive integer fps, got {self.fps}")
         self.check_space()
         info_path = self.root / "meta" / "info.json"
-        streaming = {"streaming_encoding": True, "vcodec": self.vcodec}
         if info_path.is_file():
             info = _read_info(info_path)  # None: a creation cut short, nothing else written
             problems = [] if info is None else _incompatibilities(info, self.fps, self.features)
@@ -295,7 +294,7 @@ class DatasetWriter:
                 shutil.rmtree(self.root)  # created, never saved to: nothing to keep
             else:
                 self.set_aside = set_aside_interrupted(self.root)
-                self.dataset = LeRobotDataset(self.repo_id, root=self.root, **streaming)
+                self.dataset = self._resume()
         elif self.root.exists() and (not self.root.is_dir() or any(self.root.iterdir())):
             raise RecordingError(
                 f"{self.root} exists and is not a LeRobotDataset: refusing to write into it"
@@ -310,17 +309,22 @@ class DatasetWriter:
                 root=self.root,
                 robot_type=self.robot_type,
                 use_videos=self.use_videos,
-                metadata_buffer_size=1,
-                **streaming,
+                **self._encoding(),
             )
-        # One data / metadata / video file per episode (see the module docstring).
-        self.dataset.meta.info["data_files_size_in_mb"] = 0
-        self.dataset.meta.info["video_files_size_in_mb"] = 0
-        self.dataset.meta.metadata_buffer_size = 1
         self.state.saved_episodes = self.dataset.meta.total_episodes
         self._thread = threading.Thread(target=self._run, name="dataset-writer", daemon=True)
         self._thread.start()
         return self
+
+    def _encoding(self) -> dict[str, Any]:
+        from lerobot.configs.video import RGBEncoderConfig
+
+        return {"streaming_encoding": True, "rgb_encoder": RGBEncoderConfig(vcodec=self.vcodec)}
+
+    def _resume(self) -> Any:  # noqa: ANN401 - LeRobotDataset, imported lazily
+        from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+        return LeRobotDataset.resume(self.repo_id, root=self.root, **self._encoding())
 
     def check_space(self) -> None:
         free = free_megabytes(self.root)
@@ -402,35 +406,34 @@ class DatasetWriter:
             with self._lock:
                 self.state.frames += 1
         elif kind == "discard":
-            if dataset.episode_buffer is not None and dataset.episode_buffer["size"] > 0:
+            if dataset.has_pending_frames():
                 dataset.clear_episode_buffer()
             with self._lock:
                 self.state.frames = 0
         elif kind == "save":
-            length = dataset.episode_buffer["size"] if dataset.episode_buffer else 0
-            if length:
+            saved = False
+            if dataset.has_pending_frames():
                 try:
                     self.check_space()
                 except RecordingError as error:
                     # Refused before anything is written: drop the episode, stay usable.
                     dataset.clear_episode_buffer()
-                    length = 0
                     with self._lock:
                         self.state.last_error = f"episode not saved: {error}"
                 else:
                     dataset.save_episode()
                     self._close_files()
+                    saved = True
             with self._lock:
                 self.state.pending_saves -= 1
-                if length:
-                    self.state.saved_episodes += 1
+                self.state.saved_episodes += saved
                 self.state.frames = 0
+            if saved:
+                self.dataset = self._resume()  # new files for the next episode
 
     def _close_files(self) -> None:
-        # LeRobot's finalize() without closing the streaming encoder, which the next episode
-        # still uses: both parquet writers closed, so their footers are on disk now.
-        self.dataset._close_writer()
-        self.dataset.meta._close_writer()
+        # Both parquet writers closed (their footers on disk) and the videos flushed.
+        self.dataset.finalize()
 
     def _fail(self, kind: str, error: Exception) -> None:
         message = f"{kind} failed: {type(error).__name__}: {error}"

@@ -12,11 +12,11 @@ VIDEO_FPS = 30
 
 
 def write_video(frames: Sequence[np.ndarray], path: Path, fps: int = VIDEO_FPS) -> Path:
-    """An H.264 mp4 of RGB frames (imageio's bundled ffmpeg), off the control path."""
-    import imageio.v2 as imageio
+    """An H.264 mp4 of RGB frames, written as ``lerobot_eval`` writes its videos."""
+    from lerobot.utils.io_utils import write_video as lerobot_write_video
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    imageio.mimsave(path, list(frames), fps=fps, macro_block_size=1)
+    lerobot_write_video(path, list(frames), fps=fps)
     return path
 
 

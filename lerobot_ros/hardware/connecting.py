@@ -16,7 +16,7 @@ CONNECT_RETRY_DELAY_S = 0.5
 T = TypeVar("T")
 
 
-def connect_with_retries(
+def connect_with_retries[T](
     connect: Callable[[], T],
     cleanup: Callable[[], None],
     attempts: int,

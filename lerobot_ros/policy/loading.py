@@ -51,6 +51,14 @@ def resolve_checkpoint(path_or_repo_id: str | os.PathLike) -> Path:
     if not path.is_dir():
         raise PolicyLoadError(f"policy checkpoint directory not found: {path}")
     missing = [name for name in REQUIRED_FILES + PROCESSOR_FILES if not (path / name).is_file()]
+    if set(missing) == set(PROCESSOR_FILES):
+        # LeRobot < 0.4 kept normalization inside the model; 0.6 loads only migrated ones.
+        raise PolicyLoadError(
+            f"{path} is a checkpoint from LeRobot < 0.4 (normalization inside the model, no "
+            f"{' / '.join(PROCESSOR_FILES)}). Migrate it with LeRobot's own tool and pass the "
+            "new directory: python -m lerobot.processor.migrate_policy_normalization "
+            f"--pretrained-path {path} --output-dir {path}_migrated"
+        )
     if missing:
         raise PolicyLoadError(
             f"{path} is not a complete LeRobot policy checkpoint: missing {missing} (expected "

@@ -21,10 +21,13 @@ LOCALHOST_PROFILE_NAME = "fastdds_localhost.xml"
 
 def localhost_environment() -> dict[str, str]:
     """The variables that confine ROS 2 to this host (also used by launch files and tests)."""
+    profile = str(config_path(LOCALHOST_PROFILE_NAME))
     return {
         "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
         "RMW_IMPLEMENTATION": "rmw_fastrtps_cpp",
-        "FASTDDS_DEFAULT_PROFILES_FILE": str(config_path(LOCALHOST_PROFILE_NAME)),
+        "FASTDDS_DEFAULT_PROFILES_FILE": profile,
+        # Fast DDS 2.x (Jazzy) reads only the old name; without it the profile is ignored.
+        "FASTRTPS_DEFAULT_PROFILES_FILE": profile,
     }
 
 

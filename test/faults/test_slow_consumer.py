@@ -110,6 +110,7 @@ def _loopback_udp_env(directory: Path) -> dict[str, str]:
         RMW_IMPLEMENTATION="rmw_fastrtps_cpp",
         ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
         FASTDDS_DEFAULT_PROFILES_FILE=str(profile),
+        FASTRTPS_DEFAULT_PROFILES_FILE=str(profile),
     )
 
 

@@ -84,7 +84,7 @@ def bad_input_json():
     totals = tally["totals"]
     data = {
         "format": "lerobot_ros/bad_input/v2",
-        "written": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "written": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "explore": EXPLORE,
         **tally,
         "total_tried": totals["tried"],

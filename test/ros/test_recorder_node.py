@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import bisect
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +15,6 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.subscription import MessageInfo
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image, JointState
@@ -39,7 +41,7 @@ class BagTap:
     """Writes the mapped topics of the live graph into an MCAP bag, as ``ros2 bag record
     --use-sim-time`` would: serialized bytes, stamped with the receive time on sim time.
 
-    The receive time is the middleware's (``received_timestamp`` of the message info), put on
+    The receive time is the middleware's (``received_timestamp`` of the message info dict), put on
     sim time by the last /clock the middleware had received before it: the test thread that
     runs these callbacks also writes the images, and its lag must not move the stamps."""
 
@@ -72,7 +74,7 @@ class BagTap:
                 raw=True,
             )
 
-    def _on_clock(self, msg: Clock, info: MessageInfo) -> None:
+    def _on_clock(self, msg: Clock, info: dict) -> None:
         self._clock_received.append(info["received_timestamp"])
         self._clock_stamps.append(msg.clock.sec * 10**9 + msg.clock.nanosec)
 
@@ -81,7 +83,7 @@ class BagTap:
         index = bisect.bisect_right(self._clock_received, received) - 1
         return self._clock_stamps[index] if index >= 0 else 0
 
-    def _write(self, connection, raw: bytes, info: MessageInfo) -> None:  # noqa: ANN001
+    def _write(self, connection, raw: bytes, info: dict) -> None:  # noqa: ANN001
         if self.recording:
             self.writer.write(connection, self._sim_time_at(info["received_timestamp"]), raw)
             self.count += 1
@@ -250,3 +252,61 @@ def test_a_policy_trains_on_the_recording(graph, recorded, tmp_path):
     checkpoint = train_tiny_act(graph["root"], REPO_ID, tmp_path / "train", steps=3)
     assert (checkpoint / "model.safetensors").is_file()
     assert json.loads((checkpoint / "config.json").read_text())["type"] == "act"
+
+
+def test_lerobot_command_lines_train_on_and_show_the_recording(graph, recorded, tmp_path):
+    """LeRobot's own CLIs, as a user runs them on a dataset recorded through ROS."""
+    bin_dir = Path(sys.executable).parent
+    output = tmp_path / "train"
+    train = subprocess.run(
+        [
+            str(bin_dir / "lerobot-train"),
+            f"--dataset.repo_id={REPO_ID}",
+            f"--dataset.root={graph['root']}",
+            "--policy.type=act",
+            "--policy.device=cpu",
+            "--policy.push_to_hub=false",
+            "--policy.pretrained_backbone_weights=null",  # offline: no ImageNet download
+            "--policy.dim_model=32",
+            "--policy.n_heads=2",
+            "--policy.dim_feedforward=64",
+            "--policy.n_encoder_layers=1",
+            "--policy.n_decoder_layers=1",
+            "--policy.chunk_size=10",
+            "--policy.n_action_steps=10",
+            "--policy.use_vae=false",
+            "--steps=2",
+            "--batch_size=2",
+            "--num_workers=0",
+            "--env_eval_freq=0",
+            "--save_freq=2",
+            "--log_freq=1",
+            "--wandb.enable=false",
+            f"--output_dir={output}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert train.returncode == 0, train.stdout[-2000:] + train.stderr[-4000:]
+    checkpoint = output / "checkpoints" / "last" / "pretrained_model"
+    assert json.loads((checkpoint / "config.json").read_text())["type"] == "act"
+    assert (checkpoint / "model.safetensors").is_file()
+
+    viz = subprocess.run(
+        [
+            str(bin_dir / "lerobot-dataset-viz"),
+            f"--repo-id={REPO_ID}",
+            f"--root={graph['root']}",
+            "--episode-index=1",
+            "--num-workers=0",
+            "--save=1",
+            f"--output-dir={tmp_path / 'viz'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert viz.returncode == 0, viz.stdout[-2000:] + viz.stderr[-4000:]
+    (recording,) = (tmp_path / "viz").glob("*.rrd")
+    assert recording.stat().st_size > 50_000  # both camera streams and the scalars of 1 episode

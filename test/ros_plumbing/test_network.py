@@ -6,9 +6,14 @@ from lerobot_ros.ros.network import NETWORK_MODE_VARIABLE, apply_network_default
 
 
 def test_localhost_mode_is_the_default_and_forced():
-    environ = {"FASTDDS_DEFAULT_PROFILES_FILE": "/somewhere/multicast_everywhere.xml"}
+    environ = {
+        "FASTDDS_DEFAULT_PROFILES_FILE": "/somewhere/multicast_everywhere.xml",
+        "FASTRTPS_DEFAULT_PROFILES_FILE": "/somewhere/multicast_everywhere.xml",
+    }
     assert apply_network_defaults(environ) == "localhost"
     assert environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
+    # Fast DDS 3 (Kilted) reads the first name, Fast DDS 2 (Jazzy) only the second.
+    assert environ["FASTRTPS_DEFAULT_PROFILES_FILE"] == environ["FASTDDS_DEFAULT_PROFILES_FILE"]
     profile = Path(environ["FASTDDS_DEFAULT_PROFILES_FILE"])
     assert profile.name == "fastdds_localhost.xml" and profile.is_file()
     text = profile.read_text()

@@ -33,12 +33,13 @@ def _run(args: argparse.Namespace) -> int:
     import time
 
     import rclpy
-    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 
     from lerobot_ros.graphs import GRAPHS
     from lerobot_ros.launching.processes import stop_all
     from lerobot_ros.launching.runner import compose, runnable, start_processes
     from lerobot_ros.ros.network import apply_network_defaults
+    from lerobot_ros.ros.node_main import exit_if_teardown_hangs
 
     apply_network_defaults()
     graph = GRAPHS[args.graph]()
@@ -55,10 +56,14 @@ def _run(args: argparse.Namespace) -> int:
         for node in nodes:
             executor.add_node(node)
         try:
-            executor.spin()
-        except KeyboardInterrupt:
+            # spin_once in a loop, as run_node: the loop sees the context shut down within
+            # 0.1 s even if the executor misses its wake-up (seen once: no exit after Ctrl-C).
+            while rclpy.ok():
+                executor.spin_once(timeout_sec=0.1)
+        except (KeyboardInterrupt, ExternalShutdownException):
             pass
         finally:
+            exit_if_teardown_hangs()
             for node in nodes:
                 node.destroy_node()
             rclpy.try_shutdown()

@@ -12,7 +12,7 @@ ROS_LANE=${ROS_LANE:-kilted}
 case "$ROS_LANE" in
   kilted) DEFAULT_VENV=$ROOT/.venv ;;
   jazzy) DEFAULT_VENV=$ROOT/.venv-jazzy ;;
-  *) echo "[setup] ROS_LANE=$ROS_LANE is not a lane: use kilted or jazzy" >&2; exit 2 ;;
+  *) echo "[setup] ROS_LANE=$ROS_LANE is not a lane: use kilted or jazzy (Humble's Python 3.10 cannot run LeRobot >= 0.5)" >&2; exit 2 ;;
 esac
 VENV=${VENV:-$DEFAULT_VENV}
 REQUIREMENTS="requirements/ros-$ROS_LANE.txt requirements/runtime.txt requirements/dev.txt"

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
 
 CONNECT_ATTEMPTS = 3
 CONNECT_RETRY_DELAY_S = 0.5
-
-T = TypeVar("T")
 
 
 def connect_with_retries[T](

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import sys
 import threading
@@ -19,6 +20,9 @@ from lerobot_ros.ros.network import apply_network_defaults
 # (its teardown or interpreter exit hung). run_node is a node process's main, so it then ends
 # the process itself this long after the failure.
 STARTUP_FAILURE_EXIT_S = 5.0
+# A process hosting several nodes that has not torn down this long after Ctrl-C says where it
+# hangs (every thread's stack) and exits 1, instead of waiting for a SIGKILL.
+TEARDOWN_DEADLINE_S = 10.0
 
 
 class StartupError(RuntimeError):
@@ -74,6 +78,20 @@ def run_node(
             node.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+def exit_if_teardown_hangs(deadline_s: float = TEARDOWN_DEADLINE_S) -> threading.Timer:
+    """Arm a daemon timer: after ``deadline_s`` dump every thread's stack and exit 1."""
+
+    def give_up() -> None:
+        print(f"teardown still running after {deadline_s:g} s; stacks:", file=sys.stderr)
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        os._exit(1)
+
+    watchdog = threading.Timer(deadline_s, give_up)
+    watchdog.daemon = True
+    watchdog.start()
+    return watchdog
 
 
 def destroy_entities(node: Node, entities: list) -> None:

@@ -73,14 +73,24 @@ def _check_dataset(case, root, episodes: int, what: str) -> None:
 
 
 def _wait_on_disk(probe, root, episodes: int, timeout: float = 60.0) -> bool:
-    """Until the dataset's metadata on disk counts ``episodes`` saved episodes."""
+    """Until the dataset on disk holds ``episodes`` saved episodes, complete: info.json counts
+    them, the episode metadata lists them, and every parquet file has its footer. (LeRobot
+    updates info.json inside save_episode, before the episode's metadata and footers are
+    flushed by finalize(): info.json alone is not the end of a save.)"""
+    import pyarrow.parquet as pq
 
     def saved() -> bool:
         try:
             info = json.loads((root / "meta" / "info.json").read_text())
-        except (OSError, ValueError):
+            files = [*root.glob("meta/episodes/*/*.parquet"), *root.glob("data/*/*.parquet")]
+            listed = sum(
+                pq.read_metadata(path).num_rows for path in root.glob("meta/episodes/*/*.parquet")
+            )
+            for path in files:
+                pq.read_metadata(path)
+        except (OSError, ValueError):  # pyarrow's ArrowInvalid is a ValueError
             return False
-        return info.get("total_episodes", 0) >= episodes
+        return info.get("total_episodes", 0) >= episodes and listed >= episodes
 
     return probe.spin_until(saved, timeout)
 

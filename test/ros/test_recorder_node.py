@@ -254,59 +254,59 @@ def test_a_policy_trains_on_the_recording(graph, recorded, tmp_path):
     assert json.loads((checkpoint / "config.json").read_text())["type"] == "act"
 
 
-def test_lerobot_command_lines_train_on_and_show_the_recording(graph, recorded, tmp_path):
-    """LeRobot's own CLIs, as a user runs them on a dataset recorded through ROS."""
-    bin_dir = Path(sys.executable).parent
-    output = tmp_path / "train"
-    train = subprocess.run(
-        [
-            str(bin_dir / "lerobot-train"),
-            f"--dataset.repo_id={REPO_ID}",
-            f"--dataset.root={graph['root']}",
-            "--policy.type=act",
-            "--policy.device=cpu",
-            "--policy.push_to_hub=false",
-            "--policy.pretrained_backbone_weights=null",  # offline: no ImageNet download
-            "--policy.dim_model=32",
-            "--policy.n_heads=2",
-            "--policy.dim_feedforward=64",
-            "--policy.n_encoder_layers=1",
-            "--policy.n_decoder_layers=1",
-            "--policy.chunk_size=10",
-            "--policy.n_action_steps=10",
-            "--policy.use_vae=false",
-            "--steps=2",
-            "--batch_size=2",
-            "--num_workers=0",
-            "--env_eval_freq=0",
-            "--save_freq=2",
-            "--log_freq=1",
-            "--wandb.enable=false",
-            f"--output_dir={output}",
-        ],
+def _lerobot_cli(name: str, *arguments: str, timeout: float) -> None:
+    """Run one of LeRobot's console scripts from this venv; fail with its output."""
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / name), *arguments],
         capture_output=True,
         text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+
+
+def test_lerobot_command_lines_train_on_and_show_the_recording(graph, recorded, tmp_path):
+    """LeRobot's own CLIs, as a user runs them on a dataset recorded through ROS."""
+    output = tmp_path / "train"
+    _lerobot_cli(
+        "lerobot-train",
+        f"--dataset.repo_id={REPO_ID}",
+        f"--dataset.root={graph['root']}",
+        "--policy.type=act",
+        "--policy.device=cpu",
+        "--policy.push_to_hub=false",
+        "--policy.pretrained_backbone_weights=null",  # offline: no ImageNet download
+        "--policy.dim_model=32",
+        "--policy.n_heads=2",
+        "--policy.dim_feedforward=64",
+        "--policy.n_encoder_layers=1",
+        "--policy.n_decoder_layers=1",
+        "--policy.chunk_size=10",
+        "--policy.n_action_steps=10",
+        "--policy.use_vae=false",
+        "--steps=2",
+        "--batch_size=2",
+        "--num_workers=0",
+        "--env_eval_freq=0",
+        "--save_freq=2",
+        "--log_freq=1",
+        "--wandb.enable=false",
+        f"--output_dir={output}",
         timeout=600,
     )
-    assert train.returncode == 0, train.stdout[-2000:] + train.stderr[-4000:]
     checkpoint = output / "checkpoints" / "last" / "pretrained_model"
     assert json.loads((checkpoint / "config.json").read_text())["type"] == "act"
     assert (checkpoint / "model.safetensors").is_file()
 
-    viz = subprocess.run(
-        [
-            str(bin_dir / "lerobot-dataset-viz"),
-            f"--repo-id={REPO_ID}",
-            f"--root={graph['root']}",
-            "--episode-index=1",
-            "--num-workers=0",
-            "--save=1",
-            f"--output-dir={tmp_path / 'viz'}",
-        ],
-        capture_output=True,
-        text=True,
+    _lerobot_cli(
+        "lerobot-dataset-viz",
+        f"--repo-id={REPO_ID}",
+        f"--root={graph['root']}",
+        "--episode-index=1",
+        "--num-workers=0",
+        "--save=1",
+        f"--output-dir={tmp_path / 'viz'}",
         timeout=300,
     )
-    assert viz.returncode == 0, viz.stdout[-2000:] + viz.stderr[-4000:]
     (recording,) = (tmp_path / "viz").glob("*.rrd")
     assert recording.stat().st_size > 50_000  # both camera streams and the scalars of 1 episode

@@ -59,6 +59,10 @@ find_python() {
     fi
   fi
 }
+if [ -x "$VENV/bin/python" ] && ! "$VENV/bin/python" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null; then
+  log "$VENV is not a Python 3.12 venv (an older set-up's?): making it again"
+  rm -rf "$VENV"
+fi
 if [ ! -x "$VENV/bin/python" ]; then
   PYTHON=$(find_python)
   if [ -z "$PYTHON" ] || ! "$PYTHON" -c 'import sys, venv; assert sys.version_info[:2] == (3, 12)' 2>/dev/null; then

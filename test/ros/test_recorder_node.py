@@ -189,10 +189,11 @@ def test_dataset_loads_with_frames_videos_and_stats(graph, recorded):
     stats = json.loads((graph["root"] / "meta" / "stats.json").read_text())
     for key in ("observation.state", "action", "observation.images.front"):
         assert key in stats and "mean" in stats[key]
-    # The expert moved the arm: state and action vary within an episode.
+    # The expert moved the arm: state and action vary within an episode (an arm at rest
+    # varies by ~1e-7 rad; on a loaded machine the expert may cover only a few cm in 4 s).
     first = dataset.hf_dataset.with_format("numpy")[: lengths[0]]
-    assert np.ptp(first["observation.state"], axis=0).max() > 0.05
-    assert np.ptp(first["action"], axis=0).max() > 0.05
+    assert np.ptp(first["observation.state"], axis=0).max() > 0.01
+    assert np.ptp(first["action"], axis=0).max() > 0.01
 
 
 def test_frames_are_as_of_samples_on_the_tick_grid(graph, recorded):

@@ -86,13 +86,11 @@ def software_stack() -> str:
     """The versions the figures depend on: LeRobot, torch, the ROS 2 lane, MuJoCo, Python."""
     from importlib.metadata import PackageNotFoundError, version
 
-    def installed(*names: str) -> str | None:
-        for name in names:
-            try:
-                return version(name)
-            except PackageNotFoundError:
-                continue
-        return None
+    def installed(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
 
     jazzy = installed("ros-jazzy-rclpy")
     lane = f"Jazzy rclpy {jazzy}" if jazzy else f"Kilted rclpy {installed('ros-rclpy')}"
@@ -253,9 +251,8 @@ def write_report(results: dict, previous: dict | None) -> Path:
         "|---|---|---|---|---|",
     ]
     for what, measured, baseline, ratio in table:
-        old = before.get(what)
-        old_text = f"{old[0]} ({_ratio(old[1])})" if old and old[1] is not None else ""
-        old_text = old[0] if old and old[1] is None else old_text
+        old_measured, old_ratio = before.get(what, ("", None))
+        old_text = old_measured if old_ratio is None else f"{old_measured} ({_ratio(old_ratio)})"
         lines.append(f"| {what} | {measured} | {baseline} | {_ratio(ratio)} | {old_text} |")
     if results.get("kept_from_previous"):
         lines += [

@@ -39,7 +39,7 @@ def _run(args: argparse.Namespace) -> int:
     from lerobot_ros.launching.processes import stop_all
     from lerobot_ros.launching.runner import compose, runnable, start_processes
     from lerobot_ros.ros.network import apply_network_defaults
-    from lerobot_ros.ros.node_main import exit_if_teardown_hangs
+    from lerobot_ros.ros.node_main import exit_if_teardown_hangs, spin_until_shutdown
 
     apply_network_defaults()
     graph = GRAPHS[args.graph]()
@@ -56,10 +56,7 @@ def _run(args: argparse.Namespace) -> int:
         for node in nodes:
             executor.add_node(node)
         try:
-            # spin_once in a loop, as run_node: the loop sees the context shut down within
-            # 0.1 s even if the executor misses its wake-up (seen once: no exit after Ctrl-C).
-            while rclpy.ok():
-                executor.spin_once(timeout_sec=0.1)
+            spin_until_shutdown(executor)
         except (KeyboardInterrupt, ExternalShutdownException):
             pass
         finally:

@@ -41,6 +41,14 @@ def autostart_lifecycle(node: Node) -> None:
     node.trigger_activate()
 
 
+def spin_until_shutdown(executor: Executor) -> None:
+    """Spin until the context shuts down (Ctrl-C, SIGTERM). ``spin_once`` in a loop: rclpy
+    9.1's EventsExecutor does not fire timers from ``spin()``, and the loop sees the shutdown
+    within 0.1 s even if an executor misses its wake-up (a composed graph once never exited)."""
+    while rclpy.ok():
+        executor.spin_once(timeout_sec=0.1)
+
+
 def run_node(
     name: str,
     make_node: Callable[[], Node],
@@ -51,8 +59,7 @@ def run_node(
     """Create and spin one node until Ctrl-C/SIGTERM; exit code 2 on a startup error.
 
     ``on_created`` runs before spinning (e.g. lifecycle autostart); it raises StartupError
-    to refuse to run. The executor is spun with ``spin_once`` in a loop: rclpy 9.1's
-    EventsExecutor does not fire timers from ``spin()``.
+    to refuse to run.
     """
     apply_network_defaults()
     rclpy.init(args=args)
@@ -63,8 +70,7 @@ def run_node(
             on_created(node)
         executor = make_executor()
         executor.add_node(node)
-        while rclpy.ok():
-            executor.spin_once(timeout_sec=0.1)
+        spin_until_shutdown(executor)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except (StartupError, ValueError, ParameterException) as error:

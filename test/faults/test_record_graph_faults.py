@@ -82,11 +82,11 @@ def _wait_on_disk(probe, root, episodes: int, timeout: float = 60.0) -> bool:
     def saved() -> bool:
         try:
             info = json.loads((root / "meta" / "info.json").read_text())
-            files = [*root.glob("meta/episodes/*/*.parquet"), *root.glob("data/*/*.parquet")]
+            # Reading each footer also proves the file is complete (ArrowInvalid otherwise).
             listed = sum(
                 pq.read_metadata(path).num_rows for path in root.glob("meta/episodes/*/*.parquet")
             )
-            for path in files:
+            for path in root.glob("data/*/*.parquet"):
                 pq.read_metadata(path)
         except (OSError, ValueError):  # pyarrow's ArrowInvalid is a ValueError
             return False

@@ -6,13 +6,15 @@ import random
 
 import pytest
 
-from lerobot_ros.ros.network import apply_network_defaults
+from lerobot_ros.ros.network import LOCALHOST_MODE, NETWORK_MODE_VARIABLE, apply_network_defaults
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["WANDB_MODE"] = "disabled"
-os.environ.pop("LEROBOT_ROS_NETWORK", None)  # tests never use the system network settings
+# Tests always run localhost-only, whatever the shell holds; a test that checks the user's
+# settings passes its own environment to the node it starts.
+os.environ[NETWORK_MODE_VARIABLE] = LOCALHOST_MODE
 apply_network_defaults(os.environ)
 # Each run, and each test module within it, gets its own DDS domain: concurrent runs (CI, a
 # developer) never cross-talk, and a node left running by a failed test cannot publish into

@@ -1,22 +1,63 @@
-"""Keep DDS traffic on this host unless the user asks for a real network.
+"""Whose DDS settings a process uses: the user's, or the project's localhost-only defaults.
 
 Fast DDS multicasts discovery out of every interface by default, and Kilted ignores
-ROS_LOCALHOST_ONLY. Every lerobot_ros entry point calls ``apply_network_defaults()``
-before ``rclpy.init()`` so nodes only talk over shared memory and UDP on 127.0.0.1.
-Set ``LEROBOT_ROS_NETWORK=system`` to keep your own RMW/DDS settings (multi-host use).
+ROS_LOCALHOST_ONLY. Every lerobot_ros entry point calls ``apply_network_defaults()`` before
+``rclpy.init()``: a user who set any RMW/DDS variable (another middleware, a multi-host
+profile, static peers) keeps exactly those settings; with none set, nodes talk only over shared
+memory and UDP on 127.0.0.1. ``LEROBOT_ROS_NETWORK`` overrides the choice: ``localhost``
+forces the defaults (tests, make targets, CI), ``system`` keeps the environment as it is.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import MutableMapping
+import sys
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
 
 from lerobot_ros.resources import config_path
 
 NETWORK_MODE_VARIABLE = "LEROBOT_ROS_NETWORK"
+AUTO_MODE = "auto"
 LOCALHOST_MODE = "localhost"
 SYSTEM_MODE = "system"
+MODES = (AUTO_MODE, LOCALHOST_MODE, SYSTEM_MODE)
 LOCALHOST_PROFILE_NAME = "fastdds_localhost.xml"
+
+# Variables by which a user picks a middleware or opens/confines its network. Any of them
+# set (non-empty) means the user has chosen, and the defaults must not replace the choice.
+USER_NETWORK_VARIABLES = (
+    "RMW_IMPLEMENTATION",
+    "ROS_AUTOMATIC_DISCOVERY_RANGE",
+    "ROS_STATIC_PEERS",
+    "ROS_LOCALHOST_ONLY",
+    "ROS_DISCOVERY_SERVER",
+    "ROS_SUPER_CLIENT",
+    "FASTDDS_DEFAULT_PROFILES_FILE",
+    "FASTRTPS_DEFAULT_PROFILES_FILE",
+    "FASTDDS_ENVIRONMENT_FILE",
+    "CYCLONEDDS_URI",
+    "NDDS_QOS_PROFILES",
+)
+USER_NETWORK_PREFIXES = ("ZENOH_",)
+
+
+@dataclass(frozen=True)
+class NetworkChoice:
+    """The settings a process runs with and why (``mode`` is localhost or system)."""
+
+    mode: str
+    user_variables: tuple[str, ...]
+
+    def describe(self) -> str:
+        if self.mode == LOCALHOST_MODE:
+            return (
+                "DDS localhost only (lerobot_ros defaults: "
+                f"{LOCALHOST_PROFILE_NAME}, ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST)"
+            )
+        if self.user_variables:
+            return "DDS settings from your environment: " + ", ".join(self.user_variables)
+        return f"DDS settings of the middleware ({NETWORK_MODE_VARIABLE}=system, none set)"
 
 
 def localhost_environment() -> dict[str, str]:
@@ -31,20 +72,51 @@ def localhost_environment() -> dict[str, str]:
     }
 
 
-def apply_network_defaults(environ: MutableMapping[str, str] | None = None) -> str:
-    """Apply the network mode to ``environ`` (default ``os.environ``); return the mode.
-
-    In localhost mode the variables are forced, not defaulted: a profile left over in the
-    shell must not be able to open the graph to the network by accident.
-    """
-    environ = os.environ if environ is None else environ
-    mode = environ.get(NETWORK_MODE_VARIABLE, LOCALHOST_MODE).strip().lower() or LOCALHOST_MODE
-    if mode == SYSTEM_MODE:
-        return mode
-    if mode != LOCALHOST_MODE:
-        raise ValueError(
-            f"{NETWORK_MODE_VARIABLE}={mode!r} is not valid: use '{LOCALHOST_MODE}' (default, "
-            f"this host only) or '{SYSTEM_MODE}' (your own ROS 2 network settings)"
+def user_network_variables(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The RMW/DDS variables set (non-empty) in ``environ``, sorted."""
+    return tuple(
+        sorted(
+            name
+            for name, value in environ.items()
+            if value.strip()
+            and (name in USER_NETWORK_VARIABLES or name.startswith(USER_NETWORK_PREFIXES))
         )
-    environ.update(localhost_environment())
-    return mode
+    )
+
+
+def choose_network(environ: Mapping[str, str]) -> NetworkChoice:
+    """Decide, without changing anything, which settings ``environ`` leads to."""
+    mode = environ.get(NETWORK_MODE_VARIABLE, AUTO_MODE).strip().lower() or AUTO_MODE
+    if mode not in MODES:
+        raise ValueError(
+            f"{NETWORK_MODE_VARIABLE}={mode!r} is not valid: use '{AUTO_MODE}' (default: your "
+            f"RMW/DDS variables if any is set, else this host only), '{LOCALHOST_MODE}' (this "
+            f"host only, always) or '{SYSTEM_MODE}' (the environment as it is)"
+        )
+    user_variables = user_network_variables(environ)
+    if mode == LOCALHOST_MODE or (mode == AUTO_MODE and not user_variables):
+        return NetworkChoice(LOCALHOST_MODE, ())
+    return NetworkChoice(SYSTEM_MODE, user_variables)
+
+
+_reported = False
+
+
+def apply_network_defaults(environ: MutableMapping[str, str] | None = None) -> str:
+    """Apply the choice to ``environ`` (default ``os.environ``); return its mode.
+
+    Applying the defaults also writes ``LEROBOT_ROS_NETWORK=localhost``, so child processes
+    inherit the decision rather than mistaking the defaults for a user's settings. The
+    process's own choice (``environ`` omitted) is logged once on stderr.
+    """
+    global _reported
+    own = environ is None
+    environ = os.environ if own else environ
+    choice = choose_network(environ)
+    if choice.mode == LOCALHOST_MODE:
+        environ.update(localhost_environment())
+        environ[NETWORK_MODE_VARIABLE] = LOCALHOST_MODE
+    if own and not _reported:
+        _reported = True
+        print(f"lerobot_ros: {choice.describe()}", file=sys.stderr, flush=True)
+    return choice.mode

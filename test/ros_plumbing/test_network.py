@@ -2,16 +2,19 @@ from pathlib import Path
 
 import pytest
 
-from lerobot_ros.ros.network import NETWORK_MODE_VARIABLE, apply_network_defaults
+from lerobot_ros.ros.network import (
+    NETWORK_MODE_VARIABLE,
+    apply_network_defaults,
+    choose_network,
+    user_network_variables,
+)
 
 
-def test_localhost_mode_is_the_default_and_forced():
-    environ = {
-        "FASTDDS_DEFAULT_PROFILES_FILE": "/somewhere/multicast_everywhere.xml",
-        "FASTRTPS_DEFAULT_PROFILES_FILE": "/somewhere/multicast_everywhere.xml",
-    }
+def test_nothing_set_gives_the_localhost_defaults():
+    environ = {"PATH": "/usr/bin", "ROS_DOMAIN_ID": "7"}
     assert apply_network_defaults(environ) == "localhost"
     assert environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
+    assert environ["RMW_IMPLEMENTATION"] == "rmw_fastrtps_cpp"
     # Fast DDS 3 (Kilted) reads the first name, Fast DDS 2 (Jazzy) only the second.
     assert environ["FASTRTPS_DEFAULT_PROFILES_FILE"] == environ["FASTDDS_DEFAULT_PROFILES_FILE"]
     profile = Path(environ["FASTDDS_DEFAULT_PROFILES_FILE"])
@@ -19,12 +22,59 @@ def test_localhost_mode_is_the_default_and_forced():
     text = profile.read_text()
     assert "<useBuiltinTransports>false</useBuiltinTransports>" in text
     assert "<address>127.0.0.1</address>" in text and "<type>SHM</type>" in text
+    # Children inherit the decision, not something that looks like a user's settings.
+    assert environ[NETWORK_MODE_VARIABLE] == "localhost"
+    assert environ["ROS_DOMAIN_ID"] == "7" and environ["PATH"] == "/usr/bin"
+    child = dict(environ)
+    assert apply_network_defaults(child) == "localhost" and child == environ
 
 
-def test_system_mode_leaves_the_environment_alone():
-    environ = {NETWORK_MODE_VARIABLE: "system", "ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET"}
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"RMW_IMPLEMENTATION": "rmw_cyclonedds_cpp", "CYCLONEDDS_URI": "file:///etc/cyclone.xml"},
+        {"RMW_IMPLEMENTATION": "rmw_zenoh_cpp", "ZENOH_SESSION_CONFIG_URI": "/etc/z.json5"},
+        {"FASTDDS_DEFAULT_PROFILES_FILE": "/etc/multi_host.xml"},
+        {"FASTRTPS_DEFAULT_PROFILES_FILE": "/etc/multi_host.xml"},
+        {"ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET", "ROS_STATIC_PEERS": "10.0.0.2"},
+        {"ROS_DISCOVERY_SERVER": "127.0.0.1:11811"},
+    ],
+)
+def test_any_user_setting_is_kept_exactly(settings):
+    environ = {"ROS_DOMAIN_ID": "3", **settings}
+    before = dict(environ)
     assert apply_network_defaults(environ) == "system"
-    assert environ == {NETWORK_MODE_VARIABLE: "system", "ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET"}
+    assert environ == before
+    assert choose_network(before).describe() == (
+        "DDS settings from your environment: " + ", ".join(sorted(settings))
+    )
+
+
+def test_empty_variables_are_not_settings():
+    environ = {"RMW_IMPLEMENTATION": "", "CYCLONEDDS_URI": "  "}
+    assert user_network_variables(environ) == ()
+    assert apply_network_defaults(environ) == "localhost"
+    assert environ["RMW_IMPLEMENTATION"] == "rmw_fastrtps_cpp"
+
+
+def test_localhost_mode_wins_over_a_leftover_profile():
+    environ = {
+        NETWORK_MODE_VARIABLE: "localhost",
+        "FASTDDS_DEFAULT_PROFILES_FILE": "/somewhere/multicast_everywhere.xml",
+        "FASTRTPS_DEFAULT_PROFILES_FILE": "/somewhere/multicast_everywhere.xml",
+        "ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET",
+    }
+    assert apply_network_defaults(environ) == "localhost"
+    assert Path(environ["FASTDDS_DEFAULT_PROFILES_FILE"]).name == "fastdds_localhost.xml"
+    assert Path(environ["FASTRTPS_DEFAULT_PROFILES_FILE"]).name == "fastdds_localhost.xml"
+    assert environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
+
+
+def test_system_mode_leaves_the_environment_alone_even_with_nothing_set():
+    environ = {NETWORK_MODE_VARIABLE: "system"}
+    assert apply_network_defaults(environ) == "system"
+    assert environ == {NETWORK_MODE_VARIABLE: "system"}
+    assert "none set" in choose_network(environ).describe()
 
 
 def test_unknown_mode_is_a_clear_error():

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import ast
 import os
+import signal
+import socket
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import lerobot_ros
-from lerobot_ros.launching.processes import NodeProcess
+from lerobot_ros.launching.processes import NodeProcess, ros_arguments
+from lerobot_ros.ros.network import NETWORK_MODE_VARIABLE, user_network_variables
 
 PACKAGE = Path(lerobot_ros.__file__).parent
 # The RTPS well-known ports of a domain (discovery and user traffic, multicast and unicast,
@@ -58,6 +64,119 @@ def test_dds_ports_of_a_node_are_bound_to_loopback_only(tmp_path):
     # Fast DDS also keeps send-only sockets on ephemeral ports (one per interface); they
     # never receive on a DDS locator. TCP: none at all.
     assert all(p >= 32768 for a, p in sockets if a != "127.0.0.1"), sockets
+
+
+# A user's own loopback-only Fast DDS profile, recognisable by its fixed discovery port.
+USER_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
+<dds xmlns="http://www.eprosima.com">
+  <profiles>
+    <transport_descriptors>
+      <transport_descriptor>
+        <transport_id>user_loopback</transport_id>
+        <type>UDPv4</type>
+        <interfaceWhiteList><address>127.0.0.1</address></interfaceWhiteList>
+      </transport_descriptor>
+    </transport_descriptors>
+    <participant profile_name="user_profile" is_default_profile="true">
+      <rtps>
+        <builtin>
+          <metatrafficUnicastLocatorList>
+            <locator><udpv4><address>127.0.0.1</address><port>{port}</port></udpv4></locator>
+          </metatrafficUnicastLocatorList>
+        </builtin>
+        <userTransports><transport_id>user_loopback</transport_id></userTransports>
+        <useBuiltinTransports>false</useBuiltinTransports>
+      </rtps>
+    </participant>
+  </profiles>
+</dds>
+"""
+# The node of the "nothing set" test runs in a network namespace of its own holding only
+# loopback, so even a regression that forgot the defaults could not send past this host.
+OWN_LOOPBACK_NAMESPACE = ("unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "sh")
+
+
+def _without_network_settings(environ) -> dict[str, str]:
+    drop = {*user_network_variables(environ), NETWORK_MODE_VARIABLE}
+    return {name: value for name, value in environ.items() if name not in drop}
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _sockets_once(pid: int, ready: Callable[[list], bool], timeout: float = 30.0) -> list:
+    """The process's sockets as soon as ``ready`` holds (or at the timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sockets = _udp_sockets(pid)
+        if ready(sockets) or time.monotonic() > deadline:
+            return sockets
+        time.sleep(0.5)
+
+
+def _domain_ports(sockets: list) -> list:
+    base = 7400 + PORTS_PER_DOMAIN * int(os.environ["ROS_DOMAIN_ID"])
+    return [(a, p) for a, p in sockets if base <= p < base + PORTS_PER_DOMAIN]
+
+
+@pytest.mark.ros
+def test_a_users_own_dds_profile_reaches_the_node_untouched(tmp_path):
+    port = _free_udp_port()
+    profile = tmp_path / "user_loopback.xml"
+    profile.write_text(USER_PROFILE.format(port=port))
+    env = _without_network_settings(os.environ)
+    env.update(
+        RMW_IMPLEMENTATION="rmw_fastrtps_cpp",
+        ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+        FASTDDS_DEFAULT_PROFILES_FILE=str(profile),
+        FASTRTPS_DEFAULT_PROFILES_FILE=str(profile),
+    )
+    node = NodeProcess(
+        "lerobot_ros.nodes.sim_node", {"cameras": []}, env=env, log_path=tmp_path / "sim.log"
+    ).start()
+    try:
+        sockets = _sockets_once(node.process.pid, lambda s: ("127.0.0.1", port) in s)
+        assert node.running, node.log_text()
+    finally:
+        node.stop()
+    # The discovery port only the user's profile names: that profile, not ours, is in use.
+    assert ("127.0.0.1", port) in sockets, (port, sockets, node.log_text())
+    assert (
+        "DDS settings from your environment: FASTDDS_DEFAULT_PROFILES_FILE, "
+        "FASTRTPS_DEFAULT_PROFILES_FILE, RMW_IMPLEMENTATION, ROS_AUTOMATIC_DISCOVERY_RANGE"
+    ) in node.log_text()
+
+
+@pytest.mark.ros
+def test_with_nothing_set_a_node_confines_itself_to_localhost(tmp_path):
+    env = _without_network_settings(os.environ)
+    log_path = tmp_path / "sim.log"
+    command = [
+        *OWN_LOOPBACK_NAMESPACE,
+        sys.executable,
+        "-m",
+        "lerobot_ros.nodes.sim_node",
+        *ros_arguments({"cameras": []}),
+    ]
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        sockets = _sockets_once(process.pid, lambda s: bool(_domain_ports(s)))
+        assert process.poll() is None, log_path.read_text()
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    dds = _domain_ports(sockets)
+    assert dds, f"no DDS port of domain {os.environ['ROS_DOMAIN_ID']} among {sockets}"
+    assert {address for address, _ in dds} == {"127.0.0.1"}, dds
+    assert "DDS localhost only (lerobot_ros defaults" in log_path.read_text()
 
 
 UNSAFE_CALLS = {

@@ -2,7 +2,7 @@
 
 It only needs what a real robot would report (joint positions and the cube pose), so the same
 class drives the in-process sim, the Gymnasium env and a ROS node fed from topics. It uses
-the arm's kinematics (``robots.panda_kinematics``) and never touches the simulator.
+the arm's kinematics (``sim.panda_kinematics``) and never touches the simulator.
 
 Each call to :meth:`ScriptedPickExpert.act` moves a Cartesian waypoint a bounded distance
 toward the current phase's goal, solves damped-least-squares IK for it warm-started from the
@@ -19,7 +19,7 @@ import mujoco
 import numpy as np
 
 from lerobot_ros.robots import panda
-from lerobot_ros.robots.panda_kinematics import PandaKinematics
+from lerobot_ros.sim.panda_kinematics import PandaKinematics
 
 
 class Phase(enum.Enum):

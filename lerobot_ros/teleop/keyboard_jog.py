@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lerobot_ros.robots import panda
-from lerobot_ros.robots.panda_kinematics import ARM_JOINTS, PandaKinematics
+from lerobot_ros.sim.panda_kinematics import ARM_JOINTS, PandaKinematics
 
 # key -> (translation direction, yaw direction)
 MOTION_KEYS: dict[str, tuple[tuple[float, float, float], float]] = {

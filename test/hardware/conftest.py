@@ -8,7 +8,7 @@ from collections.abc import Callable
 import dynamixel_sdk as dxl
 import pytest
 
-from lerobot_ros.hardware.dynamixel.emulator import DynamixelEmulator
+from lerobot_ros.emulators.dynamixel_emulator import DynamixelEmulator
 
 # The SDK waits 2 x LATENCY_TIMER + 2 ms (34 ms) for a status packet. On a loaded test
 # machine the emulator process is sometimes not scheduled that fast, so tests wait as for an

@@ -30,7 +30,7 @@ from lerobot_ros.hardware.cameras.realsense_source import (
     capture_time,
     millimetres,
 )
-from lerobot_ros.hardware.cameras.software_realsense import SoftwareRealSense
+from lerobot_ros.emulators.software_realsense import SoftwareRealSense
 from lerobot_ros.resources import node_defaults
 
 VIDEO_SIZE = (96, 64)  # width, height

@@ -18,7 +18,7 @@ from lerobot_ros.hardware.dynamixel.arm import (
     parse_arm_config,
 )
 from lerobot_ros.hardware.dynamixel.bus import BusError, DynamixelBus, PortError
-from lerobot_ros.hardware.dynamixel.emulator import DynamixelEmulator
+from lerobot_ros.emulators.dynamixel_emulator import DynamixelEmulator
 from lerobot_ros.resources import config_path
 from lerobot_ros.robots import panda
 

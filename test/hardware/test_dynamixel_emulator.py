@@ -18,7 +18,7 @@ from lerobot.motors.dynamixel.tables import X_SERIES_CONTROL_TABLE
 
 from lerobot_ros.hardware.dynamixel import control_table
 from lerobot_ros.hardware.dynamixel import protocol as p
-from lerobot_ros.hardware.dynamixel.emulator import EMULATOR_NICE, DynamixelEmulator
+from lerobot_ros.emulators.dynamixel_emulator import EMULATOR_NICE, DynamixelEmulator
 
 PRESENT_POSITION, GOAL_POSITION, TORQUE_ENABLE = 132, 116, 64
 
@@ -328,7 +328,7 @@ def test_lerobot_bus_reports_a_wrong_model(emulator):
 
 def run_command_line(*arguments: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "lerobot_ros.hardware.dynamixel.emulator", *arguments],
+        [sys.executable, "-m", "lerobot_ros.emulators.dynamixel_emulator", *arguments],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

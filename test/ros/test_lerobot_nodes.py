@@ -20,7 +20,7 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
-from lerobot_ros.hardware.dynamixel.emulator import DynamixelEmulator
+from lerobot_ros.emulators.dynamixel_emulator import DynamixelEmulator
 from lerobot_ros.ros import qos, topics
 
 pytestmark = pytest.mark.ros

@@ -1,8 +1,8 @@
 """DYNAMIXEL X-series servos emulated behind a pseudo-terminal: the arm without the arm.
 
 :class:`DynamixelEmulator` serves a chain of emulated servos (see
-:mod:`~lerobot_ros.hardware.dynamixel.servo_model` for what a servo does and
-:mod:`~lerobot_ros.hardware.dynamixel.bus_server` for the protocol it speaks) on a pty, so
+:mod:`~lerobot_ros.emulators.dynamixel_servo_model` for what a servo does and
+:mod:`~lerobot_ros.emulators.dynamixel_bus_server` for the protocol it speaks) on a pty, so
 anything that opens a serial port (``dynamixel_sdk.PortHandler``, LeRobot's
 ``DynamixelMotorsBus``, the ``dynamixel_node``) talks to it through :attr:`~DynamixelEmulator.port`
 as it would to a U2D2, with real Protocol 2.0 packets. It is the mock hardware of the real
@@ -20,8 +20,8 @@ From a shell (the ``dynamixel_emulator`` executable), serving until Ctrl-C: the 
 config/dynamixel_arm.yaml at the Panda's home pose, for ``dynamixel_node port:=/tmp/ttyDXL``,
 or any ids and model::
 
-    python -m lerobot_ros.hardware.dynamixel.emulator --link /tmp/ttyDXL
-    python -m lerobot_ros.hardware.dynamixel.emulator --ids 1 2 3 --model xl330-m288
+    python -m lerobot_ros.emulators.dynamixel_emulator --link /tmp/ttyDXL
+    python -m lerobot_ros.emulators.dynamixel_emulator --ids 1 2 3 --model xl330-m288
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ from typing import Any
 
 from lerobot_ros.hardware.dynamixel import control_table as table
 from lerobot_ros.hardware.dynamixel import protocol as p
-from lerobot_ros.hardware.dynamixel.bus_server import BusServer
+from lerobot_ros.emulators.dynamixel_bus_server import BusServer
 
-MODULE = "lerobot_ros.hardware.dynamixel.emulator"
+MODULE = "lerobot_ros.emulators.dynamixel_emulator"
 START_TIMEOUT_S = 20.0
 CALL_TIMEOUT_S = 10.0
 EMULATOR_NICE = -10

@@ -5,7 +5,7 @@
 variants), reboot, factory reset, clear; stuffed packets with real CRCs, status packets with
 error bytes, Status_Return_Level and Return_Delay_Time honoured, servos on another baud rate
 than the host deaf. Faults (bad CRCs, a silent servo, the port vanishing) are switched on
-through its methods. :class:`~lerobot_ros.hardware.dynamixel.emulator.DynamixelEmulator` runs
+through its methods. :class:`~lerobot_ros.emulators.dynamixel_emulator.DynamixelEmulator` runs
 one in a child process; the emulator's command line runs one in its own.
 """
 
@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from lerobot_ros.hardware.dynamixel import protocol as p
-from lerobot_ros.hardware.dynamixel.servo_model import ServoModel
+from lerobot_ros.emulators.dynamixel_servo_model import ServoModel
 
 # A servo drops a partial instruction packet after this long without its remaining bytes.
 INTER_BYTE_TIMEOUT_S = 0.05

@@ -1,0 +1,3 @@
+"""Software peers for the hardware drivers: a Dynamixel servo bus on a pseudo-terminal and a
+RealSense software device. Used by the tests and by ``dynamixel_emulator`` when no arm is at
+hand; the drivers under ``hardware/`` never import them."""

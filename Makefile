@@ -15,8 +15,8 @@ JAZZY_SKIPS := test/ros/test_recorder_faults.py test/robustness/test_request_pro
 	test/ros/test_keyboard_teleop.py test/ros/test_cli_record.py test/faults/test_eval_cli_faults.py
 PYTEST_ARGS_kilted :=
 PYTEST_ARGS_jazzy := -m "ros or faults" $(addprefix --ignore=,$(JAZZY_SKIPS))
-# Offline and headless always; the DDS localhost profile is applied by the code itself
-# (lerobot_ros.ros.network) and, for tests, per test with its own ROS_DOMAIN_ID.
+# Offline and headless always; DDS on this host only, set explicitly (LEROBOT_ROS_NETWORK=localhost
+# forces it over any RMW/DDS variable of the shell); tests give each module its own ROS_DOMAIN_ID.
 export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export WANDB_MODE := disabled
@@ -25,8 +25,9 @@ export ROS_AUTOMATIC_DISCOVERY_RANGE := LOCALHOST
 export FASTDDS_DEFAULT_PROFILES_FILE := $(CURDIR)/config/fastdds_localhost.xml
 export FASTRTPS_DEFAULT_PROFILES_FILE := $(CURDIR)/config/fastdds_localhost.xml
 export RMW_IMPLEMENTATION := rmw_fastrtps_cpp
+export LEROBOT_ROS_NETWORK := localhost
 
-.PHONY: setup demo test test-kilted test-jazzy test-lane lint format bench bench-quick clean
+.PHONY: setup demo test test-kilted test-jazzy test-lane test-shutdown lint format bench bench-quick clean
 
 ifeq ($(VENV),)
 $(error LANE=$(LANE) is not a lane: use kilted or jazzy)
@@ -62,6 +63,10 @@ test-jazzy:
 test-lane: setup
 	@echo "== ROS 2 $(LANE) lane: $$($(PY) -c 'import importlib.metadata as m; print("rclpy", m.version("ros-jazzy-rclpy" if "$(LANE)" == "jazzy" else "ros-rclpy"), "lerobot", m.version("lerobot"))')"
 	$(PY) -m pytest $(PYTEST_ARGS_$(LANE))
+
+# Ctrl-C as a terminal sends it, ten stops per graph (CI runs two): LANE=kilted|jazzy.
+test-shutdown: setup
+	SHUTDOWN_STOPS=10 nice -n 10 $(PY) -m pytest test/ros_plumbing/test_shutdown.py -m shutdown -rP
 
 bench: setup
 	$(PY) bench/run_benchmarks.py

@@ -36,10 +36,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from std_msgs.msg import Float64MultiArray  # noqa: E402
 
 from lerobot_ros.evaluation.in_process import evaluate_in_process  # noqa: E402
-from lerobot_ros.evaluation.ros_eval import EvalRequest, run_eval  # noqa: E402
-from lerobot_ros.graphs import policy_node, sim_node  # noqa: E402
 from lerobot_ros.interfaces import PolicyStatus  # noqa: E402
-from lerobot_ros.launching.runner import GraphSession  # noqa: E402
+from lerobot_ros.orchestration.graphs import policy_node, sim_node  # noqa: E402
+from lerobot_ros.orchestration.ros_eval import EvalRequest, run_eval  # noqa: E402
+from lerobot_ros.orchestration.runner import GraphSession  # noqa: E402
 from lerobot_ros.policy.loading import shipped_policy_dir  # noqa: E402
 from lerobot_ros.ros import qos, topics  # noqa: E402
 from lerobot_ros.ros.sim_client import SimClient, spin_until  # noqa: E402

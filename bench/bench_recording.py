@@ -30,10 +30,10 @@ from rosgraph_msgs.msg import Clock  # noqa: E402
 
 from lerobot_ros.datasets import bags  # noqa: E402
 from lerobot_ros.datasets.recording import DatasetWriter, RecordingError  # noqa: E402
-from lerobot_ros.datasets.ros_record import episode_lengths  # noqa: E402
 from lerobot_ros.features.mapping import load_mapping  # noqa: E402
-from lerobot_ros.graphs import recorder_node, scripted_teleop_node, sim_node  # noqa: E402
-from lerobot_ros.launching.runner import GraphSession  # noqa: E402
+from lerobot_ros.orchestration.graphs import recorder_node, scripted_teleop_node, sim_node  # noqa: E402
+from lerobot_ros.orchestration.ros_record import episode_lengths  # noqa: E402
+from lerobot_ros.orchestration.runner import GraphSession  # noqa: E402
 from lerobot_ros.resources import config_path  # noqa: E402
 from lerobot_ros.ros import conversions, topics  # noqa: E402
 from lerobot_ros.ros.recorder_client import RecorderClient  # noqa: E402

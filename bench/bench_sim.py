@@ -30,7 +30,7 @@ from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rosgraph_msgs.msg import Clock  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 
-from lerobot_ros.launching.processes import NodeProcess  # noqa: E402
+from lerobot_ros.orchestration.processes import NodeProcess  # noqa: E402
 from lerobot_ros.robots import panda  # noqa: E402
 from lerobot_ros.ros import conversions, qos, topics  # noqa: E402
 from lerobot_ros.ros.network import apply_network_defaults  # noqa: E402

@@ -26,9 +26,9 @@ from pathlib import Path
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from lerobot_ros.evaluation.ros_eval import EvalGraph, EvalRequest  # noqa: E402
-from lerobot_ros.graphs import eval_sim_graph  # noqa: E402
 from lerobot_ros.interfaces import TaskStatus  # noqa: E402
+from lerobot_ros.orchestration.graphs import eval_sim_graph  # noqa: E402
+from lerobot_ros.orchestration.ros_eval import EvalGraph, EvalRequest  # noqa: E402
 from lerobot_ros.ros import qos, topics  # noqa: E402
 from lerobot_ros.ros.network import apply_network_defaults  # noqa: E402
 

@@ -5,16 +5,16 @@
 
 Same topics on both sides: the policy node never knows which one it drives. With
 ``record_root`` the rollouts are recorded as a LeRobotDataset. The node list comes from
-lerobot_ros.graphs (`lerobot-ros run eval_real`).
+lerobot_ros.orchestration.graphs (`lerobot-ros run eval_real`).
 """
 
 from launch import LaunchDescription
 from launch.actions import OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 
-from lerobot_ros.graphs import eval_real_graph
-from lerobot_ros.launching.launch_actions import (
-    HARDWARE_ARGUMENTS,
+from lerobot_ros.orchestration.arguments import GRAPH_ARGUMENTS
+from lerobot_ros.orchestration.graphs import eval_real_graph
+from lerobot_ros.orchestration.launch_actions import (
     declare,
     hardware_values,
     network_actions,
@@ -22,34 +22,24 @@ from lerobot_ros.launching.launch_actions import (
     node_actions,
 )
 
-POLICY_ARGUMENTS = {
-    "policy_path": ("", "checkpoint dir or cached Hub repo id; empty: the shipped policy"),
-    "mapping": ("", "feature mapping YAML matching the policy and the robot"),
-    "record_root": ("", "dataset directory to record the rollouts into; empty: no recording"),
-}
-
 
 def _nodes(context):
     def arg(name):
         return LaunchConfiguration(name).perform(context)
 
-    return node_actions(
-        eval_real_graph(
-            policy_path=arg("policy_path"),
-            mapping=arg("mapping"),
-            record_root=arg("record_root"),
-            **hardware_values(context),
-        )
+    graph = eval_real_graph(
+        policy_path=arg("policy_path"),
+        mapping=arg("mapping"),
+        record_root=arg("record_root"),
+        **hardware_values(context),
     )
+    return node_actions(graph, context)
 
 
 def generate_launch_description():
     return LaunchDescription(
         [
-            *declare(
-                HARDWARE_ARGUMENTS | {"sim": ("false", "false: the real robot; true: the sim")}
-            ),
-            *declare(POLICY_ARGUMENTS),
+            *declare(GRAPH_ARGUMENTS["eval_real"]),
             network_argument(),
             OpaqueFunction(function=network_actions),
             OpaqueFunction(function=_nodes),

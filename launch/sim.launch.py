@@ -2,15 +2,22 @@
 
     ros2 launch lerobot_ros sim.launch.py rviz:=true image_width:=320 image_height:=240
 
-The node list comes from lerobot_ros.graphs, which `lerobot-ros run sim` also reads.
+The node list comes from lerobot_ros.orchestration.graphs, which `lerobot-ros run sim` also reads; the
+arguments' defaults and descriptions from config/sim_node.yaml (lerobot_ros.orchestration.arguments).
 """
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 
-from lerobot_ros.graphs import sim_graph
-from lerobot_ros.launching.launch_actions import network_actions, network_argument, node_actions
+from lerobot_ros.orchestration.arguments import GRAPH_ARGUMENTS, parameter_value
+from lerobot_ros.orchestration.graphs import sim_graph
+from lerobot_ros.orchestration.launch_actions import (
+    declare,
+    network_actions,
+    network_argument,
+    node_actions,
+)
 from lerobot_ros.resources import config_path
 
 
@@ -18,27 +25,23 @@ def _nodes(context):
     def arg(name):
         return LaunchConfiguration(name).perform(context)
 
-    return node_actions(
-        sim_graph(
-            rviz_enabled=arg("rviz").lower() == "true",
-            rviz_config=str(config_path("lerobot_ros.rviz")),
-            image_width=int(arg("image_width")),
-            image_height=int(arg("image_height")),
-            control_hz=float(arg("control_hz")),
-            seed=int(arg("seed")),
-        )
+    sim = {
+        name: parameter_value("sim_node", name, arg(name))
+        for name in ("image_width", "image_height", "control_hz", "seed")
+    }
+    graph = sim_graph(
+        rviz_enabled=arg("rviz").lower() == "true",
+        rviz_config=str(config_path("lerobot_ros.rviz")),
+        **sim,
     )
+    return node_actions(graph, context)
 
 
 def generate_launch_description():
     return LaunchDescription(
         [
-            DeclareLaunchArgument("rviz", default_value="false", description="start RViz"),
+            *declare(GRAPH_ARGUMENTS["sim"]),
             network_argument(),
-            DeclareLaunchArgument("image_width", default_value="224"),
-            DeclareLaunchArgument("image_height", default_value="224"),
-            DeclareLaunchArgument("control_hz", default_value="30.0"),
-            DeclareLaunchArgument("seed", default_value="0"),
             OpaqueFunction(function=network_actions),
             OpaqueFunction(function=_nodes),
         ]

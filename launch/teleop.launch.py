@@ -6,16 +6,16 @@
         teleop:=koch_leader teleop_config:="{port: /dev/ttyACM0, id: my_leader}"
 
 ``sim:=false`` swaps sim_node for the real drivers; every topic stays the same. The node list
-comes from lerobot_ros.graphs, which `lerobot-ros run teleop` also reads.
+comes from lerobot_ros.orchestration.graphs, which `lerobot-ros run teleop` also reads.
 """
 
 from launch import LaunchDescription
 from launch.actions import OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 
-from lerobot_ros.graphs import teleop_graph
-from lerobot_ros.launching.launch_actions import (
-    HARDWARE_ARGUMENTS,
+from lerobot_ros.orchestration.arguments import GRAPH_ARGUMENTS
+from lerobot_ros.orchestration.graphs import teleop_graph
+from lerobot_ros.orchestration.launch_actions import (
     declare,
     hardware_values,
     network_actions,
@@ -23,28 +23,21 @@ from lerobot_ros.launching.launch_actions import (
     node_actions,
 )
 
-TELEOP_ARGUMENTS = {
-    "teleop": ("scripted", "scripted (sim only), keyboard, or a LeRobot teleoperator type"),
-    "teleop_config": ("", "a LeRobot teleoperator's config as YAML text or a YAML file path"),
-}
-
 
 def _nodes(context):
     def arg(name):
         return LaunchConfiguration(name).perform(context)
 
-    return node_actions(
-        teleop_graph(
-            teleop=arg("teleop"), teleop_config=arg("teleop_config"), **hardware_values(context)
-        )
+    graph = teleop_graph(
+        teleop=arg("teleop"), teleop_config=arg("teleop_config"), **hardware_values(context)
     )
+    return node_actions(graph, context)
 
 
 def generate_launch_description():
     return LaunchDescription(
         [
-            *declare(HARDWARE_ARGUMENTS),
-            *declare(TELEOP_ARGUMENTS),
+            *declare(GRAPH_ARGUMENTS["teleop"]),
             network_argument(),
             OpaqueFunction(function=network_actions),
             OpaqueFunction(function=_nodes),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 from pathlib import Path
 
 PACKAGE_NAME = "lerobot_ros"
@@ -13,9 +12,9 @@ PACKAGE_NAME = "lerobot_ros"
 def share_dir() -> Path:
     """The directory holding ``config/``, ``launch/`` and ``urdf/``.
 
-    Checked in this order, so a source checkout never reads stale installed copies:
-    the source tree this module lives in, the ament index (colcon/ROS install), then
-    ``<prefix>/share/lerobot_ros`` (a pip install, where setup.py's data_files land).
+    The source tree this module lives in (the pip set-up's editable install), else the ament
+    index (a colcon/ROS install, where CMakeLists.txt installs them). The source tree comes
+    first, so a checkout never reads stale installed copies.
     """
     source_root = Path(__file__).resolve().parent.parent
     if (source_root / "package.xml").is_file() and (source_root / "config").is_dir():
@@ -26,12 +25,9 @@ def share_dir() -> Path:
         return Path(get_package_share_directory(PACKAGE_NAME))
     except (ImportError, PackageNotFoundError):
         pass
-    installed = Path(sys.prefix) / "share" / PACKAGE_NAME
-    if installed.is_dir():
-        return installed
     raise FileNotFoundError(
-        f"cannot find the {PACKAGE_NAME} share directory (looked in {source_root}, the ament "
-        f"index and {installed}); reinstall the package"
+        f"cannot find the {PACKAGE_NAME} share directory (looked in {source_root} and the "
+        "ament index): build it with colcon, or use the checkout's `make setup`"
     )
 
 

@@ -75,7 +75,7 @@ MARKER_ARRAY = MARKER_ARRAY_TYPE
 MARKER = "visualization_msgs/msg/Marker"
 FLOAT64_MULTI_ARRAY = "std_msgs/msg/Float64MultiArray"
 JOINT_TRAJECTORY = "trajectory_msgs/msg/JointTrajectory"
-TASK_STATUS = "lerobot_ros_interfaces/msg/TaskStatus"
+TASK_STATUS = "lerobot_ros/msg/TaskStatus"
 STATUS_KEY = "task_status"  # the status input of the aligner (not a dataset feature)
 ACTION_TYPES = ACTION_MESSAGE_TYPES
 _STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
@@ -89,28 +89,18 @@ class BagError(ValueError):
 
 
 def _task_status_msg() -> Path:
-    """TaskStatus.msg from the source tree, else from the installed interfaces package."""
+    """TaskStatus.msg: in the source tree, or where colcon installed the package's msg/."""
     from lerobot_ros.resources import share_dir
 
-    candidates = [share_dir() / "msg" / "TaskStatus.msg"]
-    try:
-        from ament_index_python.packages import get_package_share_directory
-
-        candidates.append(
-            Path(get_package_share_directory("lerobot_ros_interfaces")) / "msg/TaskStatus.msg"
-        )
-    except Exception:  # noqa: BLE001 - no ament index: fall through to the prefix
-        pass
-    candidates.append(Path(sys.prefix) / "share/lerobot_ros_interfaces/msg/TaskStatus.msg")
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise FileNotFoundError(f"TaskStatus.msg not found (looked in {[str(p) for p in candidates]})")
+    path = share_dir() / "msg" / "TaskStatus.msg"
+    if not path.is_file():
+        raise FileNotFoundError(f"TaskStatus.msg not found at {path}")
+    return path
 
 
 @functools.lru_cache(maxsize=1)
 def typestore() -> Typestore:
-    """The ROS 2 Kilted message types plus ``lerobot_ros_interfaces/msg/TaskStatus``."""
+    """The ROS 2 Kilted message types plus ``lerobot_ros/msg/TaskStatus``."""
     store = get_typestore(Stores.ROS2_KILTED)
     # Registered from the same .msg text rosidl builds from: one definition of the message.
     store.register(get_types_from_msg(_task_status_msg().read_text(), TASK_STATUS))

@@ -21,8 +21,8 @@ import tty
 from collections.abc import Iterable
 from pathlib import Path
 
-from lerobot_ros.hardware.dynamixel import protocol as p
 from lerobot_ros.emulators.dynamixel_servo_model import ServoModel
+from lerobot_ros.hardware.dynamixel import protocol as p
 
 # A servo drops a partial instruction packet after this long without its remaining bytes.
 INTER_BYTE_TIMEOUT_S = 0.05

@@ -38,9 +38,9 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from lerobot_ros.emulators.dynamixel_bus_server import BusServer
 from lerobot_ros.hardware.dynamixel import control_table as table
 from lerobot_ros.hardware.dynamixel import protocol as p
-from lerobot_ros.emulators.dynamixel_bus_server import BusServer
 
 MODULE = "lerobot_ros.emulators.dynamixel_emulator"
 START_TIMEOUT_S = 20.0

@@ -19,7 +19,7 @@ from typing import Any
 
 from lerobot_ros.policy.loading import LoadedPolicy, load_policy, shipped_policy_dir
 from lerobot_ros.sim.gym_env import FrankaPickCubeEnv
-from lerobot_ros.sim.pick_cube import SimConfig
+from lerobot_ros.sim.pick_cube import MAX_EPISODE_STEPS, SimConfig
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def make_vector_env(max_episode_steps: int, cameras: Sequence[str] = ()) -> Any:
 def run_episode(
     loaded: LoadedPolicy,
     seed: int,
-    max_episode_steps: int = 300,
+    max_episode_steps: int = MAX_EPISODE_STEPS,
     cameras: Sequence[str] = (),
     env_processors: tuple[Any, Any] | None = None,
 ) -> EpisodeOutcome:
@@ -104,7 +104,7 @@ def run_episode(
 def evaluate_in_process(
     policy: LoadedPolicy | str | os.PathLike,
     seeds: Sequence[int],
-    max_episode_steps: int = 300,
+    max_episode_steps: int = MAX_EPISODE_STEPS,
     cameras: Sequence[str] = (),
 ) -> list[EpisodeOutcome]:
     """Run one episode per seed, in order; ``policy`` is a loaded policy or a checkpoint dir.
@@ -156,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--policy", default=str(shipped_policy_dir()), help="checkpoint dir")
     parser.add_argument("--seeds", default="0-49", help='e.g. "0-49" or "1,5,7"')
-    parser.add_argument("--max-episode-steps", type=int, default=300)
+    parser.add_argument("--max-episode-steps", type=int, default=MAX_EPISODE_STEPS)
     parser.add_argument("--cameras", default="", help='comma-separated, e.g. "front,wrist"')
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args(argv)

@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 from builtin_interfaces.msg import Time as TimeMsg
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
 from rclpy.time import Time
@@ -34,10 +33,10 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
 from lerobot_ros.hardware.cameras import Backoff, CameraSettings, CameraStream, Frame, make_source
-from lerobot_ros.resources import node_defaults
 from lerobot_ros.robots import panda
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.node_main import run_node
+from lerobot_ros.ros.parameters import Rule, declare_node_parameters, parameter_docs
 
 NODE_NAME = "camera_node"
 
@@ -79,11 +78,11 @@ class CameraNode(Node):
         super().__init__(NODE_NAME, **node_kwargs)
         # Dynamic typing: `-p fps:=15` or `-p serial_number:=8123` must not fail on the YAML
         # type; CameraSettings checks every value and names the parameter when one is wrong.
-        dynamic = ParameterDescriptor(dynamic_typing=True)
-        values = {
-            name: self.declare_parameter(name, default, dynamic).value
-            for name, default in node_defaults(NODE_NAME).items()
-        }
+        # All are read once by the capture thread's source: read-only.
+        fixed = Rule(dynamic_typing=True)
+        values = declare_node_parameters(
+            self, NODE_NAME, dict.fromkeys(parameter_docs(NODE_NAME), fixed)
+        )
         settings = CameraSettings.from_parameters(values)
         self.settings = settings
         self.frame_id = str(values["frame_id"] or "").strip() or default_frame_id(

@@ -50,10 +50,11 @@ from lerobot_ros.hardware.dynamixel.arm import (
     load_arm_config,
 )
 from lerobot_ros.hardware.dynamixel.bus import BusError, DynamixelBus
-from lerobot_ros.resources import config_path, node_defaults
+from lerobot_ros.resources import config_path
 from lerobot_ros.robots import panda
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.node_main import autostart_lifecycle, destroy_entities, run_node
+from lerobot_ros.ros.parameters import configure, declare_node_parameters
 from lerobot_ros.ros.trajectory_action import ControllerActionServers
 
 NODE_NAME = "dynamixel_node"
@@ -61,13 +62,25 @@ DEFAULT_ARM_CONFIG = "dynamixel_arm.yaml"
 # Once the bus is lost, how often to try reading it again (for /joint_states and the log).
 LOST_BUS_PROBE_S = 0.5
 LOG_THROTTLE_S = 2.0
+# config/dynamixel_node.yaml: all read by configure (autostart: at start, read-only).
+PARAMETER_RULES = {
+    "port": configure(),
+    "baudrate": configure(choices=tuple(sorted(control_table.BAUD_RATE_VALUES))),
+    "arm_config": configure(),
+    "rate_hz": configure(low=0.1, high=1000.0),
+    "command_timeout": configure(low=0.01, high=3600.0),
+    "retries": configure(low=0, high=10),
+    "connect_attempts": configure(low=1, high=10),
+    "latency_timer_ms": configure(low=0.1, high=1000.0),
+    "max_consecutive_errors": configure(low=1, high=1_000_000),
+    "on_bus_lost": configure(choices=tuple(ON_BUS_LOST)),
+}
 
 
 class DynamixelNode(LifecycleNode):
     def __init__(self, **node_kwargs: Any) -> None:
         super().__init__(NODE_NAME, **node_kwargs)
-        for name, value in node_defaults(NODE_NAME).items():
-            self.declare_parameter(name, value)
+        declare_node_parameters(self, NODE_NAME, PARAMETER_RULES)
         self.arm: DynamixelArm | None = None
         self.arm_config: ArmConfig | None = None
         self.commands: JointCommandArbiter | None = None
@@ -173,7 +186,7 @@ class DynamixelNode(LifecycleNode):
             self.controllers = None
 
     def _read_settings(self) -> dict[str, Any]:
-        """Parameters, checked; ValueError names the bad one."""
+        """Parameters, checked (ranges by their descriptors); ValueError names the bad one."""
 
         def get(name: str) -> Any:  # noqa: ANN401 - a parameter value
             return self.get_parameter(name).value
@@ -194,12 +207,6 @@ class DynamixelNode(LifecycleNode):
             ("port", bool(settings["port"]), "a serial port path"),
             ("baudrate", settings["baudrate"] in control_table.BAUD_RATE_VALUES,
              f"one of {sorted(control_table.BAUD_RATE_VALUES)}"),
-            ("rate_hz", 0 < settings["rate_hz"] <= 1000, "in (0, 1000]"),
-            ("command_timeout", settings["command_timeout"] > 0, "> 0 s"),
-            ("retries", 0 <= settings["retries"] <= 10, "in 0..10"),
-            ("connect_attempts", 1 <= settings["connect_attempts"] <= 10, "in 1..10"),
-            ("latency_timer_ms", 0 < settings["latency_timer_ms"] <= 1000, "in (0, 1000] ms"),
-            ("max_consecutive_errors", settings["max_consecutive_errors"] >= 1, ">= 1"),
             ("on_bus_lost", settings["on_bus_lost"] in ON_BUS_LOST, f"one of {list(ON_BUS_LOST)}"),
         ]  # fmt: skip
         for name, ok, expected in checks:

@@ -1,6 +1,6 @@
 """``eval_node``: seeded evaluation episodes of whatever policy drives the graph.
 
-Serves the ``/evaluate`` action (lerobot_ros_interfaces/action/EvaluatePolicy): for each
+Serves the ``/evaluate`` action (lerobot_ros/action/EvaluatePolicy): for each
 episode it resets the policy (``/policy/reset``, when there is one) and the task with the
 episode's seed, follows ``/task/status`` until success or the step limit, and reports
 LeRobot's eval metrics, with per-episode feedback. It only talks ROS, so it evaluates a sim
@@ -47,7 +47,13 @@ class EvalNode(Node):
         # Statuses arrive at the loop's full rate (hundreds per second in lockstep): they and
         # the service clients live on a companion node spun by a cheap events executor in its
         # own thread, so the multi-threaded executor of the action server stays idle.
-        self.io = Node("eval_node_io", context=self.context)
+        # Its own name, as a local remap: a global `-r __node:=x` (ros2 launch renames every
+        # node that way) would otherwise rename it too, and two nodes would share a name.
+        io_name = f"{self.get_name()}_io"
+        self.io = Node(
+            io_name, context=self.context, cli_args=["--ros-args", "-r", f"__node:={io_name}"]
+        )
+        self._stopping = threading.Event()  # the node is going away: end any wait at once
         self.io.create_subscription(TaskStatus, topics.TASK_STATUS, self.on_status, qos.TASK_STATUS)
         self._image_subscription = None  # only while an episode is recorded: images are heavy
         self.reset_client = self.io.create_client(ResetEpisode, topics.TASK_RESET)
@@ -68,13 +74,21 @@ class EvalNode(Node):
         )
 
     def _spin_io(self) -> None:
-        while self.context.ok():
+        while self.context.ok() and not self._stopping.is_set():
             try:
                 self._io_executor.spin_once(timeout_sec=0.1)
             except ExternalShutdownException:
                 return
 
+    def stop_work(self) -> None:
+        """Shutting down (node_main.tear_down): a running goal ends as interrupted."""
+        self._stopping.set()
+        with self._condition:
+            self._condition.notify_all()
+
     def destroy_node(self) -> None:
+        self.stop_work()
+        self._io_thread.join(timeout=5.0)  # out of spin_once before its executor goes
         self._io_executor.shutdown(timeout_sec=5.0)  # never hang a clean exit on the io thread
         self.io.destroy_node()
         super().destroy_node()
@@ -121,7 +135,9 @@ class EvalNode(Node):
         done = threading.Event()
         future.add_done_callback(lambda _: done.set())
         deadline = time.monotonic() + timeout
-        while self.context.ok() and time.monotonic() < deadline:  # Ctrl-C ends the wait
+        while (  # Ctrl-C ends the wait
+            self.context.ok() and not self._stopping.is_set() and time.monotonic() < deadline
+        ):
             if done.wait(0.5):
                 return future.result()
         client.remove_pending_request(future)
@@ -139,7 +155,11 @@ class EvalNode(Node):
                     if last.truncated or last.step >= max_steps:
                         return "step_limit"
                 # Cancelled, or the node is shutting down (Ctrl-C): stop waiting at once.
-                if goal_handle.is_cancel_requested or not self.context.ok():
+                if (
+                    goal_handle.is_cancel_requested
+                    or self._stopping.is_set()
+                    or not self.context.ok()
+                ):
                     return "interrupted"
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -238,8 +258,12 @@ class EvalNode(Node):
             )
             goal_handle.publish_feedback(feedback)
             if end == "interrupted":
-                goal_handle.canceled()
-                result.message = "canceled"
+                if goal_handle.is_cancel_requested:
+                    goal_handle.canceled()
+                    result.message = "canceled"
+                else:  # the node is shutting down: a goal can only be canceled when asked
+                    goal_handle.abort()
+                    result.message = "interrupted: eval_node is shutting down"
                 return self._finish(result, episodes, started, video_paths, output_dir, messages)
         complete = all(e.end in ("success", "step_limit") for e in episodes)
         result.success = complete

@@ -8,6 +8,7 @@ step from the measured joints) and go out on ``/position_controller/commands`` a
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from typing import Any
@@ -21,23 +22,29 @@ from lerobot_ros.control.joint_commands import JointLimits
 from lerobot_ros.features import adapters
 from lerobot_ros.features.mapping import StateInput
 from lerobot_ros.policy.safety import SafetyLayer
-from lerobot_ros.resources import node_defaults
 from lerobot_ros.robots import panda
 from lerobot_ros.ros import qos, topics
 from lerobot_ros.ros.node_main import StartupError, run_node
+from lerobot_ros.ros.parameters import declare_node_parameters, live
 from lerobot_ros.teleop.keyboard_jog import HELP, JogSettings, KeyboardJog
 from lerobot_ros.teleop.terminal import TerminalKeys
 
 JOINTS = StateInput(topics.JOINT_STATES, panda.JOINT_NAMES)
+# config/keyboard_teleop_node.yaml: every parameter takes effect when set.
+PARAMETER_RULES = {
+    "rate_hz": live(low=1.0, high=1000.0),
+    "step": live(low=0.0001, high=0.5),
+    "yaw_step_deg": live(low=0.01, high=90.0),
+    "max_relative_target": live(low=0.0, high=10.0),
+}
 
 
 class KeyboardTeleopNode(Node):
     def __init__(self, keys: Any = None, **node_kwargs: Any) -> None:  # noqa: ANN401
         super().__init__("keyboard_teleop_node", **node_kwargs)
-        defaults = node_defaults("keyboard_teleop_node")
-        p = {name: self.declare_parameter(name, value).value for name, value in defaults.items()}
-        if p["rate_hz"] <= 0 or p["step"] <= 0 or p["yaw_step_deg"] <= 0:
-            raise StartupError("rate_hz, step and yaw_step_deg must be > 0")
+        p = declare_node_parameters(
+            self, "keyboard_teleop_node", PARAMETER_RULES, self._apply_parameters
+        )
         try:
             self.keys = keys or TerminalKeys(sys.stdin)
         except OSError as error:
@@ -46,15 +53,27 @@ class KeyboardTeleopNode(Node):
             JogSettings(step=p["step"], yaw_step=math.radians(p["yaw_step_deg"]))
         )
         lower, upper = panda.joint_limits()
-        relative = p["max_relative_target"] or None
-        self.safety = SafetyLayer(JointLimits(panda.JOINT_NAMES, lower, upper), relative)
+        self.limits = JointLimits(panda.JOINT_NAMES, lower, upper)
+        self.safety = SafetyLayer(self.limits, p["max_relative_target"] or None)
         self.measured: np.ndarray | None = None
         self.command_pub = self.create_publisher(
             Float64MultiArray, topics.POSITION_COMMANDS, qos.COMMAND
         )
         self.create_subscription(JointState, topics.JOINT_STATES, self.on_joint_states, qos.STATE)
-        self.create_timer(1.0 / p["rate_hz"], self.on_tick)
+        self.tick_timer = self.create_timer(1.0 / p["rate_hz"], self.on_tick)
         self.get_logger().info(HELP)
+
+    def _apply_parameters(self, changes: dict) -> None:
+        """A live ``ros2 param set`` (ranges already checked by the descriptors)."""
+        if "rate_hz" in changes:
+            self.tick_timer.timer_period_ns = round(1e9 / changes["rate_hz"])
+        if "step" in changes:
+            self.jog.settings = dataclasses.replace(self.jog.settings, step=changes["step"])
+        if "yaw_step_deg" in changes:
+            yaw_step = math.radians(changes["yaw_step_deg"])
+            self.jog.settings = dataclasses.replace(self.jog.settings, yaw_step=yaw_step)
+        if "max_relative_target" in changes:
+            self.safety = SafetyLayer(self.limits, changes["max_relative_target"] or None)
 
     def on_joint_states(self, msg: JointState) -> None:
         try:

@@ -41,17 +41,26 @@ from lerobot_ros.control.joint_commands import (
 )
 from lerobot_ros.hardware import lerobot_bridge as bridge
 from lerobot_ros.policy.safety import SafetyLayer
-from lerobot_ros.resources import node_defaults
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.node_main import autostart_lifecycle, destroy_entities, run_node
+from lerobot_ros.ros.parameters import configure, declare_node_parameters
 
 NODE_NAME = "lerobot_robot_node"
+# config/lerobot_robot_node.yaml: all read by configure (autostart: at start, read-only).
+PARAMETER_RULES = {
+    "robot_type": configure(),
+    "robot_config": configure(),
+    "units": configure(choices=tuple(bridge.UNITS)),
+    "fps": configure(low=0.1, high=1000.0),
+    "command_timeout": configure(low=0.01, high=3600.0),
+    "max_relative_target": configure(low=0.0, high=1000.0),
+}
 
 
 class LeRobotRobotNode(LifecycleNode):
     def __init__(self, **node_kwargs: Any) -> None:
         super().__init__(NODE_NAME, **node_kwargs)
-        self.declare_parameters("", list(node_defaults(NODE_NAME).items()))
+        declare_node_parameters(self, NODE_NAME, PARAMETER_RULES)
         self.robot = None
         self.active = False
         self.measured: np.ndarray | None = None  # commanded features as last read, ROS units
@@ -78,11 +87,6 @@ class LeRobotRobotNode(LifecycleNode):
             if units not in bridge.UNITS:
                 raise bridge.BridgeError(
                     f"units must be one of {list(bridge.UNITS)}, got {units!r}"
-                )
-            if not self.fps > 0 or not self.command_timeout > 0 or max_relative < 0:
-                raise bridge.BridgeError(
-                    f"fps ({self.fps}) and command_timeout ({self.command_timeout}) must be > 0, "
-                    f"max_relative_target ({max_relative}) >= 0"
                 )
             if not robot_type:
                 raise bridge.BridgeError(

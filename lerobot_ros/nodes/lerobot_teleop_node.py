@@ -30,17 +30,27 @@ from std_msgs.msg import Float64MultiArray
 
 from lerobot_ros.hardware import lerobot_bridge as bridge
 from lerobot_ros.policy.safety import SafetyLayer
-from lerobot_ros.resources import node_defaults
 from lerobot_ros.ros import qos, topics
 from lerobot_ros.ros.node_main import autostart_lifecycle, destroy_entities, run_node
+from lerobot_ros.ros.parameters import configure, declare_node_parameters
 
 NODE_NAME = "lerobot_teleop_node"
+# config/lerobot_teleop_node.yaml: all read by configure (autostart: at start, read-only).
+PARAMETER_RULES = {
+    "teleop_type": configure(),
+    "teleop_config": configure(),
+    "follower_type": configure(),
+    "follower_config": configure(),
+    "units": configure(choices=tuple(bridge.UNITS)),
+    "fps": configure(low=0.1, high=1000.0),
+    "max_relative_target": configure(low=0.0, high=1000.0),
+}
 
 
 class LeRobotTeleopNode(LifecycleNode):
     def __init__(self, **node_kwargs: Any) -> None:
         super().__init__(NODE_NAME, **node_kwargs)
-        self.declare_parameters("", list(node_defaults(NODE_NAME).items()))
+        declare_node_parameters(self, NODE_NAME, PARAMETER_RULES)
         self.teleop = None
         self.reason = "not configured"
         self.measured: np.ndarray | None = None
@@ -60,10 +70,6 @@ class LeRobotTeleopNode(LifecycleNode):
             if units not in bridge.UNITS:
                 raise bridge.BridgeError(
                     f"units must be one of {list(bridge.UNITS)}, got {units!r}"
-                )
-            if not self.fps > 0 or max_relative < 0:
-                raise bridge.BridgeError(
-                    f"fps ({self.fps}) must be > 0, max_relative_target ({max_relative}) >= 0"
                 )
             if not teleop_type:
                 raise bridge.BridgeError(

@@ -55,20 +55,30 @@ from lerobot_ros.policy.loading import (
     shipped_policy_dir,
 )
 from lerobot_ros.policy.safety import SafetyLayer
-from lerobot_ros.resources import config_path, node_defaults
+from lerobot_ros.resources import config_path
 from lerobot_ros.robots import panda
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.node_main import autostart_lifecycle, run_node
+from lerobot_ros.ros.parameters import configure, declare_node_parameters, live
+from lerobot_ros.ros.quiet import stdout_to_log
 
 DEFAULT_MAPPING = "features/panda_pick_cube.yaml"
+# When each parameter of config/policy_node.yaml is read (autostart: at start, read-only).
+PARAMETER_RULES = {
+    "policy_path": configure(),
+    "mapping": configure(),
+    "device": configure(),
+    "lockstep": configure(),
+    "refill_below": configure(low=0, high=10_000),
+    "max_relative_target": configure(low=0.0, high=10.0),
+    "task": live(),
+}
 
 
 class PolicyNode(LifecycleNode):
     def __init__(self, **node_kwargs: Any) -> None:
         super().__init__("policy_node", **node_kwargs)
-        defaults = node_defaults("policy_node")
-        for name, value in defaults.items():
-            self.declare_parameter(name, value)
+        declare_node_parameters(self, "policy_node", PARAMETER_RULES, self._apply_parameters)
         self.loaded: LoadedPolicy | None = None
         self.mapping: FeatureMapping | None = None
         self.active = False
@@ -97,13 +107,19 @@ class PolicyNode(LifecycleNode):
         self._generation = 0
         self._inference_busy = False
 
+    def _apply_parameters(self, changes: dict) -> None:
+        if "task" in changes:  # the next inference uses it
+            self.task = str(changes["task"])
+
     # --- lifecycle ------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         policy_path = self.get_parameter("policy_path").value or str(shipped_policy_dir())
         mapping_path = self.get_parameter("mapping").value or str(config_path(DEFAULT_MAPPING))
         try:
             full_mapping = load_mapping(mapping_path)
-            self.loaded = load_policy(policy_path, device=self.get_parameter("device").value)
+            # LeRobot prints "Loading weights ..." on stdout: a debug line of ours instead.
+            with stdout_to_log(self.get_logger().debug):
+                self.loaded = load_policy(policy_path, device=self.get_parameter("device").value)
             self.mapping = full_mapping.restricted_to(self.loaded.input_features | {OBS_STATE})
             action_dim = self.loaded.policy.config.output_features["action"].shape[0]
             if action_dim != len(self.mapping.action.names):
@@ -199,6 +215,7 @@ class PolicyNode(LifecycleNode):
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         if self.active:
             self._publish_hold("shutting down")
+        self.active = False  # the inference worker publishes nothing more
         self._destroy_io()
         return TransitionCallbackReturn.SUCCESS
 

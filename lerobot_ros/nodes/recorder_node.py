@@ -42,11 +42,20 @@ from lerobot_ros.features.mapping import (
     load_mapping,
 )
 from lerobot_ros.interfaces import RecorderStatus, StartEpisode, TaskStatus
-from lerobot_ros.resources import config_path, node_defaults
+from lerobot_ros.resources import config_path
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.node_main import StartupError, run_node
+from lerobot_ros.ros.parameters import declare_node_parameters, live, start
 
 DEFAULT_MAPPING = "features/panda_pick_cube.yaml"
+# What each parameter of config/recorder_node.yaml takes and when it is read (the others: at
+# start: the dataset, its features and its encoder are fixed when it is opened).
+PARAMETER_RULES = {
+    "fps": start(low=0, high=1000),
+    "task": live(),
+    "min_free_mb": live(low=0.0, high=1e9),
+    "topic_timeout": live(low=0.01, high=3600.0),
+}
 # Reliable and deep enough to ride out a busy moment: a recorder must not drop samples.
 RECORDING = QoSProfile(depth=30, reliability=ReliabilityPolicy.RELIABLE)
 # The rclpy class of each ROS type a mapping uses (FeatureMapping.topic_types).
@@ -62,10 +71,9 @@ _MESSAGE_CLASSES = {
 class RecorderNode(Node):
     def __init__(self, **node_kwargs: Any) -> None:
         super().__init__("recorder_node", **node_kwargs)
-        defaults = node_defaults("recorder_node")
-        params = {
-            name: self.declare_parameter(name, value).value for name, value in defaults.items()
-        }
+        params = declare_node_parameters(
+            self, "recorder_node", PARAMETER_RULES, self._apply_parameters
+        )
         if not params["root"]:
             raise StartupError("parameter 'root' (the dataset directory) is required")
         try:
@@ -75,8 +83,6 @@ class RecorderNode(Node):
         fps = params["fps"] or self.mapping.fps
         if fps <= 0 or fps != int(fps):
             raise StartupError(f"fps must be a positive integer, got {fps}")
-        if params["topic_timeout"] <= 0:
-            raise StartupError(f"topic_timeout must be > 0, got {params['topic_timeout']}")
         self.default_task = str(params["task"])
         self.auto_episodes = bool(params["auto_episodes"])
         self.topic_timeout = float(params["topic_timeout"])
@@ -123,6 +129,15 @@ class RecorderNode(Node):
             f"{list(self.mapping.input_keys)}; "
             f"{'episodes follow /task/status' if self.auto_episodes else 'waiting for start_episode'}"
         )
+
+    def _apply_parameters(self, changes: dict) -> None:
+        """A live ``ros2 param set``: the next episode (task) or check uses the new value."""
+        if "task" in changes:
+            self.default_task = str(changes["task"])
+        if "min_free_mb" in changes:
+            self.writer.min_free_mb = float(changes["min_free_mb"])
+        if "topic_timeout" in changes:
+            self.topic_timeout = float(changes["topic_timeout"])
 
     # --- inputs ----------------------------------------------------------------------------
     def _subscribe_inputs(self) -> None:

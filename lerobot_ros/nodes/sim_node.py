@@ -31,39 +31,41 @@ from visualization_msgs.msg import MarkerArray
 
 from lerobot_ros.control.joint_commands import CommandError, JointCommandArbiter, JointLimits
 from lerobot_ros.interfaces import ResetEpisode, StepSimulation, TaskStatus
-from lerobot_ros.resources import node_defaults
 from lerobot_ros.robots import panda
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.node_main import run_node
+from lerobot_ros.ros.parameters import declare_node_parameters, live, start
 from lerobot_ros.ros.trajectory_action import ControllerActionServers
 from lerobot_ros.sim.pick_cube import PickCubeSim, SimConfig
 
 WORLD_FRAME = "world"
 # /sim/step runs its steps inside the service callback: a bound keeps the node answering.
 MAX_STEPS_PER_CALL = 10_000
+# What each parameter of config/sim_node.yaml takes and when it is read (the others: at start).
+PARAMETER_RULES = {
+    "control_hz": live(low=1.0, high=1000.0),
+    "image_width": start(low=1, high=4096),
+    "image_height": start(low=1, high=4096),
+    "command_timeout": live(low=0.01, high=3600.0),
+    "max_episode_steps": live(low=1, high=2**31 - 1),
+    "seed": start(low=0, high=2**31 - 1),
+}
 
 
 class SimNode(Node):
     def __init__(self, **node_kwargs) -> None:
         super().__init__("sim_node", **node_kwargs)
-        defaults = node_defaults("sim_node")
-        control_hz = self.declare_parameter("control_hz", defaults["control_hz"]).value
-        width = self.declare_parameter("image_width", defaults["image_width"]).value
-        height = self.declare_parameter("image_height", defaults["image_height"]).value
+        p = declare_node_parameters(self, "sim_node", PARAMETER_RULES, self._apply_parameters)
+        control_hz, width, height = p["control_hz"], p["image_width"], p["image_height"]
         # An empty list on the command line (cameras:=[]) arrives without a type, as None.
-        self.cameras = tuple(self.declare_parameter("cameras", defaults["cameras"]).value or ())
-        timeout = self.declare_parameter("command_timeout", defaults["command_timeout"]).value
-        max_steps = self.declare_parameter("max_episode_steps", defaults["max_episode_steps"]).value
-        self.seed = int(self.declare_parameter("seed", defaults["seed"]).value)
-        self.paused = bool(self.declare_parameter("start_paused", defaults["start_paused"]).value)
-        self.lockstep = bool(self.declare_parameter("lockstep", defaults["lockstep"]).value)
+        self.cameras = tuple(p["cameras"] or ())
+        timeout, max_steps = p["command_timeout"], p["max_episode_steps"]
+        self.seed = int(p["seed"])
+        self.paused = bool(p["start_paused"])
+        self.lockstep = bool(p["lockstep"])
         unknown = sorted(set(self.cameras) - set(panda.CAMERA_NAMES))
         if unknown:
             raise ValueError(f"unknown cameras {unknown}; available: {list(panda.CAMERA_NAMES)}")
-        if not control_hz > 0 or width <= 0 or height <= 0 or max_steps <= 0:
-            raise ValueError(
-                "control_hz, image_width, image_height and max_episode_steps must be > 0"
-            )
 
         self.sim = PickCubeSim(
             SimConfig(
@@ -135,7 +137,7 @@ class SimNode(Node):
         self.create_service(ResetEpisode, topics.TASK_RESET, self.on_reset)
         self.create_service(SetBool, topics.SIM_PAUSE, self.on_pause)
         self.create_service(StepSimulation, topics.SIM_STEP, self.on_step)
-        self.create_timer(1.0 / float(control_hz), self.on_tick)
+        self.tick_timer = self.create_timer(1.0 / float(control_hz), self.on_tick)
 
         self.publish_state()
         self.get_logger().info(
@@ -143,6 +145,21 @@ class SimNode(Node):
             f"seed {self.seed}, {'paused' if self.paused else 'running'}"
             f"{', lockstep (one step per command)' if self.lockstep else ''}"
         )
+
+    def _apply_parameters(self, changes: dict) -> None:
+        """A live ``ros2 param set`` (ranges already checked by the descriptors)."""
+        if "control_hz" in changes:
+            control_hz = float(changes["control_hz"])
+            self.sim.set_control_hz(control_hz)
+            self.tick_timer.timer_period_ns = round(1e9 / control_hz)
+        if "command_timeout" in changes:
+            self.commands.timeout = float(changes["command_timeout"])
+        if "max_episode_steps" in changes:
+            steps = int(changes["max_episode_steps"])
+            if self.max_steps == self.default_max_steps:  # not an episode's own limit
+                self.max_steps = steps
+            self.default_max_steps = steps
+        self.get_logger().info(f"parameters set: {changes}")
 
     @property
     def sim_time(self) -> float:

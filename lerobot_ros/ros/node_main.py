@@ -11,9 +11,16 @@ from collections.abc import Callable
 import rclpy
 from rclpy.exceptions import ParameterException
 from rclpy.executors import Executor, ExternalShutdownException
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 
 from lerobot_ros.ros.network import apply_network_defaults
+from lerobot_ros.ros.stop_request import STOP, StopRequest, install_stop_handlers
+
+# What using an entity raises once its context is shut down ("publisher's context is
+# invalid"; "destruction was requested" where the shutdown destroyed the handles).
+SHUTDOWN_ERRORS = (_rclpy.RCLError, _rclpy.InvalidHandle)
 
 # A node that failed to start must go away, or whoever started it waits for nothing: once (in
 # about seven full test runs) a policy_node printed its configure error and then never exited
@@ -23,6 +30,8 @@ STARTUP_FAILURE_EXIT_S = 5.0
 # A process hosting several nodes that has not torn down this long after Ctrl-C says where it
 # hangs (every thread's stack) and exits 1, instead of waiting for a SIGKILL.
 TEARDOWN_DEADLINE_S = 10.0
+# Callbacks in flight get this long to finish when the executor shuts down.
+EXECUTOR_SHUTDOWN_S = 5.0
 
 
 class StartupError(RuntimeError):
@@ -38,15 +47,76 @@ def autostart_lifecycle(node: Node) -> None:
         return
     if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
         raise StartupError(f"{node.get_name()} failed to configure: {getattr(node, 'reason', '')}")
-    node.trigger_activate()
+    # Activation makes a node live (a hardware node's torque on): from now on a stop must
+    # run its shutdown policy, so a stop asked for until now skips it.
+    STOP.exit_at_once = False
+    if not STOP.requested:
+        node.trigger_activate()
 
 
-def spin_until_shutdown(executor: Executor) -> None:
-    """Spin until the context shuts down (Ctrl-C, SIGTERM). ``spin_once`` in a loop: rclpy
-    9.1's EventsExecutor does not fire timers from ``spin()``, and the loop sees the shutdown
-    within 0.1 s even if an executor misses its wake-up (a composed graph once never exited)."""
-    while rclpy.ok():
-        executor.spin_once(timeout_sec=0.1)
+def spin_until_shutdown(executor: Executor, stop: StopRequest | None = None) -> None:
+    """Spin until a stop is requested (Ctrl-C, SIGTERM) or the context shuts down.
+
+    ``spin_once`` in a loop: rclpy 9.1's EventsExecutor does not fire timers from ``spin()``,
+    and the loop sees a request within 0.1 s even if an executor misses its wake-up. An
+    error raised because the context was shut down from elsewhere is a shutdown too.
+    """
+    stop = stop or STOP
+    # rclpy 9's EventsExecutor (a C++ class) has no ``context``: ours run on the default one.
+    context = getattr(executor, "context", None) or rclpy.get_default_context()
+    try:
+        while not stop.requested and context.ok():
+            executor.spin_once(timeout_sec=0.1)
+    except ExternalShutdownException:
+        pass
+    except SHUTDOWN_ERRORS:
+        if context.ok():
+            raise
+
+
+def apply_shutdown_policy(node: Node) -> None:
+    """What a node does before it goes away, while the graph can still hear it: a lifecycle
+    node takes its shutdown transition (hardware: torque off or hold, per its policy); any
+    node's ``stop_work()`` ends work in flight (a blocking action goal)."""
+    from rclpy.lifecycle import LifecycleNode
+
+    stop_work = getattr(node, "stop_work", None)
+    if callable(stop_work):
+        stop_work()
+    # (Without a context the transition cannot run: destroy_node is each node's fallback.)
+    if (
+        isinstance(node, LifecycleNode)
+        and node.context.ok()
+        and lifecycle_state(node) in LIVE_STATES
+    ):
+        node.trigger_shutdown()
+
+
+# The primary states a lifecycle node can shut down from.
+LIVE_STATES = ("unconfigured", "inactive", "active")
+
+
+def lifecycle_state(node: Node) -> str:
+    """A lifecycle node's primary state label ("active", "finalized", ...)."""
+    return node._state_machine.current_state[1]
+
+
+def tear_down(nodes: list[Node], executor: Executor | None) -> None:
+    """Shut nodes down in order: each node's shutdown policy, the executor (callbacks in
+    flight finish, no new ones start, so nothing publishes after its node is gone), the
+    nodes, the context. Signals arriving meanwhile are ignored; a teardown that hangs ends
+    the process (exit_if_teardown_hangs)."""
+    exit_if_teardown_hangs()
+    try:
+        for node in nodes:
+            apply_shutdown_policy(node)
+    finally:
+        if executor is not None:
+            executor.shutdown(timeout_sec=EXECUTOR_SHUTDOWN_S)
+        for node in nodes:
+            node.destroy_node()
+        rclpy.try_shutdown()
+        STOP.ignore_from_now()
 
 
 def run_node(
@@ -56,33 +126,42 @@ def run_node(
     args: list[str] | None = None,
     on_created: Callable[[Node], None] | None = None,
 ) -> int:
-    """Create and spin one node until Ctrl-C/SIGTERM; exit code 2 on a startup error.
+    """Create and spin one node until Ctrl-C/SIGTERM (exit 0); exit code 2 on a startup error.
 
     ``on_created`` runs before spinning (e.g. lifecycle autostart); it raises StartupError
-    to refuse to run.
+    to refuse to run. A stop requested while the node is built and configured ends the
+    process at once (exit 0): nothing is live yet (a hardware node is limp until activated).
+    From activation on, a stop tears down in order, so the node's shutdown policy runs.
+
+    Only construction and ``on_created`` errors (StartupError, ValueError,
+    ParameterException) are startup errors; an exception raised by a callback while the node
+    runs is a bug: it propagates with its traceback (exit 1) after the teardown.
     """
+    stop = install_stop_handlers()
+    stop.exit_at_once = not stop.requested
     apply_network_defaults()
-    rclpy.init(args=args)
+    # rclpy's own handlers would raise KeyboardInterrupt inside callbacks called from C++.
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     node = None
+    executor = None
     try:
-        node = make_node()
-        if on_created is not None:
-            on_created(node)
-        executor = make_executor()
-        executor.add_node(node)
-        spin_until_shutdown(executor)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except (StartupError, ValueError, ParameterException) as error:
-        print(f"{name}: {error}", file=sys.stderr, flush=True)
-        watchdog = threading.Timer(STARTUP_FAILURE_EXIT_S, os._exit, (2,))
-        watchdog.daemon = True
-        watchdog.start()
-        return 2
+        try:
+            node = make_node()
+            if on_created is not None and not stop.requested:
+                on_created(node)
+            executor = make_executor()
+            executor.add_node(node)
+            stop.exit_at_once = False  # running: from now on a stop tears down in order
+        except (StartupError, ValueError, ParameterException) as error:
+            print(f"{name}: {error}", file=sys.stderr, flush=True)
+            watchdog = threading.Timer(STARTUP_FAILURE_EXIT_S, os._exit, (2,))
+            watchdog.daemon = True
+            watchdog.start()
+            return 2
+        spin_until_shutdown(executor, stop)
     finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+        stop.exit_at_once = False  # a failed start still exits 2 (or 1) whatever arrives
+        tear_down([node] if node is not None else [], executor)
     return 0
 
 

@@ -10,13 +10,17 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import mujoco
 import numpy as np
 
+from lerobot_ros.resources import node_defaults
 from lerobot_ros.robots import panda
 from lerobot_ros.sim import scene
+
+# The task's episode length: one value, sim_node's parameter file (config/sim_node.yaml).
+MAX_EPISODE_STEPS = int(node_defaults("sim_node")["max_episode_steps"])
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,7 @@ class SimConfig:
     # Upper bound on the physics step: the step actually used divides the control period
     # exactly (2 ms at 30 Hz becomes 1/510 s), so sim time advances by exactly 1/control_hz.
     physics_dt: float = 0.002
-    max_episode_steps: int = 300
+    max_episode_steps: int = MAX_EPISODE_STEPS
     lift_height: float = 0.10  # m above the cube's resting height counted as success
     # Where the cube's center may spawn on the table (world frame, m): within easy reach of
     # a top-down grasp and inside the front camera's view.
@@ -113,6 +117,14 @@ class PickCubeSim:
         self._targets = panda.HOME_POSITION.copy()
         self.episode_step = 0
         self.reset()
+
+    def set_control_hz(self, control_hz: float) -> None:
+        """Change the control rate (sim_node's live ``control_hz``): the physics step is derived
+        again as at construction, so each step still advances exactly 1 / control_hz."""
+        self.config = replace(self.config, control_hz=float(control_hz))  # validates it
+        control_period = 1.0 / self.config.control_hz
+        self.substeps = max(1, math.ceil(round(control_period / self.config.physics_dt, 9)))
+        self.model.opt.timestep = control_period / self.substeps
 
     @property
     def joint_names(self) -> tuple[str, ...]:

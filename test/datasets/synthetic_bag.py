@@ -133,7 +133,7 @@ def write_synthetic_bag(path: Path, storage: StoragePlugin = StoragePlugin.MCAP)
     # Task status: two episodes.
     for episode, start in enumerate(EPISODE_STARTS):
         for step, stamp in enumerate(grid(start, 30, start + (STEPS - 1) / 30)):
-            msg = T["lerobot_ros_interfaces/msg/TaskStatus"](
+            msg = T["lerobot_ros/msg/TaskStatus"](
                 header=header(stamp),
                 episode_index=episode,
                 seed=episode,
@@ -150,7 +150,7 @@ def write_synthetic_bag(path: Path, storage: StoragePlugin = StoragePlugin.MCAP)
         "pose": ("/scene/markers", "visualization_msgs/msg/MarkerArray"),
         "image": ("/camera/front/image_raw", "sensor_msgs/msg/Image"),
         "command": ("/position_controller/commands", "std_msgs/msg/Float64MultiArray"),
-        "status": ("/task/status", "lerobot_ros_interfaces/msg/TaskStatus"),
+        "status": ("/task/status", "lerobot_ros/msg/TaskStatus"),
         "other": ("/rosout_like", "std_msgs/msg/String"),
     }
     messages.append((NS, "other", T["std_msgs/msg/String"](data="not mapped")))

@@ -21,9 +21,9 @@ from synthetic_bag import (
     write_synthetic_bag,
 )
 
-from lerobot_ros.cli import main
 from lerobot_ros.datasets.bags import BagError, bag2dataset, dataset2bag, typestore
 from lerobot_ros.features.mapping import parse_mapping
+from lerobot_ros.orchestration.cli import main
 
 STATE, ENV, IMAGE, ACTION = (
     "observation.state",
@@ -132,7 +132,7 @@ def test_written_bag_deserializes_with_rclpy(converted, tmp_path):
         "sensor_msgs/msg/Image": Image,
         "std_msgs/msg/Float64MultiArray": Float64MultiArray,
         "visualization_msgs/msg/MarkerArray": MarkerArray,
-        "lerobot_ros_interfaces/msg/TaskStatus": TaskStatus,
+        "lerobot_ros/msg/TaskStatus": TaskStatus,
     }
 
     _, dataset, root = converted

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from lerobot_ros.evaluation.in_process import evaluate_in_process
-from lerobot_ros.evaluation.ros_eval import EvalRequest, run_eval
+from lerobot_ros.orchestration.ros_eval import EvalRequest, run_eval
 from lerobot_ros.policy.loading import shipped_policy_dir
 
 pytestmark = pytest.mark.ros

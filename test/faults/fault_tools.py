@@ -18,10 +18,10 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import qos_profile_action_status_default
 
-from lerobot_ros.graphs import NodeSpec
 from lerobot_ros.interfaces import EvaluatePolicy, PolicyStatus
-from lerobot_ros.launching.processes import NodeProcess, stop_all
-from lerobot_ros.launching.runner import runnable
+from lerobot_ros.orchestration.graphs import NodeSpec
+from lerobot_ros.orchestration.processes import NodeProcess, stop_all
+from lerobot_ros.orchestration.runner import runnable
 from lerobot_ros.ros import qos, topics
 from lerobot_ros.ros.action_handshake import handshake_action_server
 from lerobot_ros.ros.sim_client import spin_until

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from lerobot_ros.evaluation.ros_eval import EvalFailed, EvalGraph, EvalRequest, run_eval
-from lerobot_ros.graphs import eval_sim_graph
 from lerobot_ros.interfaces import TaskStatus
+from lerobot_ros.orchestration.graphs import eval_sim_graph
+from lerobot_ros.orchestration.ros_eval import EvalFailed, EvalGraph, EvalRequest, run_eval
 from lerobot_ros.ros import qos, topics
 
 pytestmark = [pytest.mark.faults, pytest.mark.ros]

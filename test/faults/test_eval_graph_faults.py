@@ -15,8 +15,8 @@ import pytest
 from action_msgs.msg import GoalStatus
 from fault_tools import EvalClient
 
-from lerobot_ros.graphs import eval_sim_graph
 from lerobot_ros.interfaces import TaskStatus
+from lerobot_ros.orchestration.graphs import eval_sim_graph
 from lerobot_ros.ros import qos, topics
 
 pytestmark = [pytest.mark.faults, pytest.mark.ros]

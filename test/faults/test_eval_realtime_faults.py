@@ -15,8 +15,8 @@ from fault_tools import EvalClient
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import JointState
 
-from lerobot_ros.graphs import eval_sim_graph
 from lerobot_ros.interfaces import PolicyStatus, TaskStatus
+from lerobot_ros.orchestration.graphs import eval_sim_graph
 from lerobot_ros.resources import node_defaults
 from lerobot_ros.ros import conversions, qos, topics
 

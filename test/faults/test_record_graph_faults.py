@@ -19,8 +19,8 @@ import pytest
 from fault_tools import DDS_LEASE_S, with_parameters
 from sensor_msgs.msg import JointState
 
-from lerobot_ros.graphs import record_graph
 from lerobot_ros.interfaces import RecorderStatus
+from lerobot_ros.orchestration.graphs import record_graph
 from lerobot_ros.ros import qos, topics
 from lerobot_ros.ros.recorder_client import RecorderClient
 

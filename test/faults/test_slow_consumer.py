@@ -26,8 +26,8 @@ import pytest
 from fault_tools import NodeGraph, Probe, rss_mb
 from rosgraph_msgs.msg import Clock
 
-from lerobot_ros.graphs import sim_node
-from lerobot_ros.launching.processes import NodeProcess
+from lerobot_ros.orchestration.graphs import sim_node
+from lerobot_ros.orchestration.processes import NodeProcess
 from lerobot_ros.ros import conversions, qos, topics
 
 pytestmark = [pytest.mark.faults, pytest.mark.ros]

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from lerobot_ros.emulators.software_realsense import SoftwareRealSense
 from lerobot_ros.hardware.cameras import (
     Backoff,
     CameraError,
@@ -30,7 +31,6 @@ from lerobot_ros.hardware.cameras.realsense_source import (
     capture_time,
     millimetres,
 )
-from lerobot_ros.emulators.software_realsense import SoftwareRealSense
 from lerobot_ros.resources import node_defaults
 
 VIDEO_SIZE = (96, 64)  # width, height

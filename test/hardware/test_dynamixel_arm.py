@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
+from lerobot_ros.emulators.dynamixel_emulator import DynamixelEmulator
 from lerobot_ros.hardware.dynamixel import control_table
 from lerobot_ros.hardware.dynamixel.arm import (
     ArmConfigError,
@@ -18,7 +19,6 @@ from lerobot_ros.hardware.dynamixel.arm import (
     parse_arm_config,
 )
 from lerobot_ros.hardware.dynamixel.bus import BusError, DynamixelBus, PortError
-from lerobot_ros.emulators.dynamixel_emulator import DynamixelEmulator
 from lerobot_ros.resources import config_path
 from lerobot_ros.robots import panda
 

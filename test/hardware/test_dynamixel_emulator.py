@@ -16,9 +16,9 @@ from lerobot.motors import Motor, MotorCalibration, MotorNormMode
 from lerobot.motors.dynamixel import DynamixelMotorsBus
 from lerobot.motors.dynamixel.tables import X_SERIES_CONTROL_TABLE
 
+from lerobot_ros.emulators.dynamixel_emulator import EMULATOR_NICE, DynamixelEmulator
 from lerobot_ros.hardware.dynamixel import control_table
 from lerobot_ros.hardware.dynamixel import protocol as p
-from lerobot_ros.emulators.dynamixel_emulator import EMULATOR_NICE, DynamixelEmulator
 
 PRESENT_POSITION, GOAL_POSITION, TORQUE_ENABLE = 132, 116, 64
 

@@ -14,8 +14,8 @@ import pytest
 from lerobot.motors import Motor, MotorCalibration, MotorNormMode
 from lerobot.motors.dynamixel import DynamixelMotorsBus
 
-from lerobot_ros.hardware import lerobot_bridge as bridge
 from lerobot_ros.emulators.dynamixel_emulator import DynamixelEmulator
+from lerobot_ros.hardware import lerobot_bridge as bridge
 
 # The emulator is scheduled late on a loaded machine: see latency_timer_ms in conftest.py.
 pytestmark = pytest.mark.usefixtures("latency_timer_ms")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from lerobot_ros.graphs import GRAPHS, eval_real_graph, hardware_side, record_graph, teleop_graph
+from lerobot_ros.orchestration.graphs import (
+    GRAPHS,
+    eval_real_graph,
+    hardware_side,
+    record_graph,
+    teleop_graph,
+)
 from lerobot_ros.ros import topics
 
 

@@ -1,4 +1,4 @@
-"""Launch files build their graphs from lerobot_ros.graphs.
+"""Launch files build their graphs from lerobot_ros.orchestration.graphs.
 
 ``launch``/``launch_ros`` come only with a ROS 2 install (no registry has them), so the part
 that loads the launch files is skipped elsewhere; the part that checks their source runs
@@ -12,7 +12,7 @@ import importlib.util
 
 import pytest
 
-from lerobot_ros.graphs import GRAPHS
+from lerobot_ros.orchestration.graphs import GRAPHS
 from lerobot_ros.resources import share_dir
 
 LAUNCH_FILES = sorted((share_dir() / "launch").glob("*.launch.py"))
@@ -20,7 +20,9 @@ LAUNCH_FILES = sorted((share_dir() / "launch").glob("*.launch.py"))
 
 def test_every_graph_has_a_launch_file_and_back():
     names = {path.name.removesuffix(".launch.py") for path in LAUNCH_FILES}
-    assert names == set(GRAPHS), "launch/ and lerobot_ros.graphs.GRAPHS must list the same graphs"
+    assert names == set(GRAPHS), (
+        "launch/ and lerobot_ros.orchestration.graphs.GRAPHS must list the same graphs"
+    )
 
 
 @pytest.mark.parametrize("path", LAUNCH_FILES, ids=lambda p: p.name)
@@ -29,7 +31,7 @@ def test_launch_file_reads_its_graph_from_the_registry(path):
     imported = {
         alias.name
         for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module == "lerobot_ros.graphs"
+        if isinstance(node, ast.ImportFrom) and node.module == "lerobot_ros.orchestration.graphs"
         for alias in node.names
     }
     graph_name = path.name.removesuffix(".launch.py")

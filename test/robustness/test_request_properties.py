@@ -54,8 +54,8 @@ from lerobot_ros.interfaces import (
     StartEpisode,
     StepSimulation,
 )
-from lerobot_ros.launching.processes import NodeProcess
 from lerobot_ros.nodes.sim_node import MAX_STEPS_PER_CALL
+from lerobot_ros.orchestration.processes import NodeProcess
 from lerobot_ros.resources import node_defaults
 from lerobot_ros.robots import panda
 from lerobot_ros.ros import conversions, qos, topics

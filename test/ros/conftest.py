@@ -10,7 +10,7 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 
-from lerobot_ros.launching.processes import NodeProcess
+from lerobot_ros.orchestration.processes import NodeProcess
 from lerobot_ros.ros.sim_client import SimClient, spin_until
 
 pytestmark = pytest.mark.ros

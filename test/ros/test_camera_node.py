@@ -14,8 +14,8 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image
 
-from lerobot_ros.hardware.cameras import Intrinsics
 from lerobot_ros.emulators.software_realsense import SoftwareRealSense
+from lerobot_ros.hardware.cameras import Intrinsics
 from lerobot_ros.nodes.camera_node import CameraNode
 from lerobot_ros.robots import panda
 from lerobot_ros.ros import conversions, qos, topics

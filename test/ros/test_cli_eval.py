@@ -14,7 +14,7 @@ pytestmark = pytest.mark.ros
 
 def run_cli(*arguments: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "lerobot_ros.cli", *arguments],
+        [sys.executable, "-m", "lerobot_ros.orchestration.cli", *arguments],
         env=dict(os.environ),
         capture_output=True,
         text=True,

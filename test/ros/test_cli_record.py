@@ -8,14 +8,14 @@ import sys
 
 import pytest
 
-from lerobot_ros.datasets.ros_record import episode_lengths
+from lerobot_ros.orchestration.ros_record import episode_lengths
 
 pytestmark = pytest.mark.ros
 
 
 def run_record(*arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "lerobot_ros.cli", "record", *arguments],
+        [sys.executable, "-m", "lerobot_ros.orchestration.cli", "record", *arguments],
         env=dict(os.environ),
         capture_output=True,
         text=True,

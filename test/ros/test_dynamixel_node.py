@@ -15,8 +15,8 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
-from lerobot_ros.hardware.dynamixel.arm import load_arm_config
 from lerobot_ros.emulators.dynamixel_emulator import DynamixelEmulator
+from lerobot_ros.hardware.dynamixel.arm import load_arm_config
 from lerobot_ros.resources import config_path
 from lerobot_ros.robots import panda
 from lerobot_ros.ros import qos, topics

@@ -9,10 +9,10 @@ import pytest
 from sensor_msgs.msg import JointState
 
 from lerobot_ros.features import adapters
-from lerobot_ros.launching.processes import NodeProcess
 from lerobot_ros.nodes.keyboard_teleop_node import JOINTS
-from lerobot_ros.robots.panda_kinematics import PandaKinematics
+from lerobot_ros.orchestration.processes import NodeProcess
 from lerobot_ros.ros import qos, topics
+from lerobot_ros.sim.panda_kinematics import PandaKinematics
 
 pytestmark = pytest.mark.ros
 

@@ -141,7 +141,6 @@ def test_estop_holds_and_stops_commands_until_released(acting_policy, probe):
         ({"policy_path": "/nonexistent/checkpoint"}, "policy checkpoint directory not found"),
         ({"policy_path": "someone/not-cached-policy"}, "not in the local Hugging Face cache"),
         ({"mapping": "/nonexistent/mapping.yaml"}, "feature mapping file not found"),
-        ({"max_relative_target": -1.0}, "max_relative_target must be > 0"),
     ],
 )
 def test_bad_configuration_fails_configure_with_a_clear_error(start_node, parameters, message):

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.ros
 def test_eval_sim_graph_comes_up(probe, tmp_path, composed):
     env = dict(os.environ)
     apply_network_defaults(env)
-    command = [sys.executable, "-m", "lerobot_ros.cli", "run", "eval_sim"] + (
+    command = [sys.executable, "-m", "lerobot_ros.orchestration.cli", "run", "eval_sim"] + (
         ["--composed"] if composed else []
     )
     log = open(tmp_path / "run.log", "w")  # noqa: SIM115

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import yaml
 
-from lerobot_ros.graphs import sim_graph
+from lerobot_ros.orchestration.graphs import sim_graph
 from lerobot_ros.resources import config_path
 from lerobot_ros.robots import panda
 

@@ -283,7 +283,7 @@ def test_pause_and_step_advance_exactly(sim, probe):
     "parameters, message",
     [
         ({"cameras": ["front", "thermal"]}, "unknown cameras ['thermal']"),
-        ({"image_width": 0}, "must be > 0"),
+        ({"image_width": 0}, "image_width out of range"),
         ({"control_hz": "fast"}, "control_hz"),
     ],
 )

@@ -14,12 +14,12 @@ from std_msgs.msg import Float64MultiArray
 from tiny_training import train_tiny_act
 
 from lerobot_ros.datasets.recording import DatasetWriter
-from lerobot_ros.datasets.ros_record import episode_lengths
-from lerobot_ros.features.mapping import load_mapping
-from lerobot_ros.graphs import eval_real_graph
-from lerobot_ros.hardware.dynamixel.arm import load_arm_config
 from lerobot_ros.emulators.dynamixel_emulator import DynamixelEmulator
-from lerobot_ros.launching.runner import first_dead, start_processes
+from lerobot_ros.features.mapping import load_mapping
+from lerobot_ros.hardware.dynamixel.arm import load_arm_config
+from lerobot_ros.orchestration.graphs import eval_real_graph
+from lerobot_ros.orchestration.ros_record import episode_lengths
+from lerobot_ros.orchestration.runner import first_dead, start_processes
 from lerobot_ros.resources import config_path
 from lerobot_ros.robots import panda
 from lerobot_ros.ros import qos, topics

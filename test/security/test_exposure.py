@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import lerobot_ros
-from lerobot_ros.launching.processes import NodeProcess, ros_arguments
+from lerobot_ros.orchestration.processes import NodeProcess, ros_arguments
 from lerobot_ros.ros.network import NETWORK_MODE_VARIABLE, user_network_variables
 
 PACKAGE = Path(lerobot_ros.__file__).parent

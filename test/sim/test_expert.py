@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from lerobot_ros.robots import panda
-from lerobot_ros.robots.panda_kinematics import PandaKinematics
 from lerobot_ros.sim.expert import Phase, ScriptedPickExpert, cube_yaw, top_down_rotation
+from lerobot_ros.sim.panda_kinematics import PandaKinematics
 
 
 @pytest.fixture(scope="module")

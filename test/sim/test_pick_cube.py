@@ -173,8 +173,8 @@ def test_task_state_reports_a_lifted_grasped_cube_as_success(sim):
     sim.reset(seed=0)
     assert not sim.task_state().success
     cube, _ = sim.cube_pose()
-    from lerobot_ros.robots.panda_kinematics import PandaKinematics
     from lerobot_ros.sim.expert import top_down_rotation
+    from lerobot_ros.sim.panda_kinematics import PandaKinematics
 
     kinematics = PandaKinematics()
     arm = sim.joint_positions()[:7]

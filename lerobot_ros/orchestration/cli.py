@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lerobot_ros.resources import node_defaults
+
 if TYPE_CHECKING:  # the ROS/LeRobot imports stay lazy: `lerobot-ros --help` is instant
-    from lerobot_ros.evaluation.ros_eval import EvalRequest
+    from lerobot_ros.orchestration.ros_eval import EvalRequest
 
 
 def _sim(ros_args: list[str]) -> int:
@@ -19,8 +21,8 @@ def _sim(ros_args: list[str]) -> int:
 
 
 def _expert_demo(args: argparse.Namespace) -> int:
-    from lerobot_ros.evaluation.ros_eval import EvalRequest
-    from lerobot_ros.graphs import expert_eval_sim_graph
+    from lerobot_ros.orchestration.graphs import expert_eval_sim_graph
+    from lerobot_ros.orchestration.ros_eval import EvalRequest
 
     request = EvalRequest(
         n_episodes=args.n_episodes, seed=args.seed, output_dir=args.output_dir, n_videos=1
@@ -29,57 +31,94 @@ def _expert_demo(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    """A graph of lerobot_ros.graphs without ROS's launch: processes, or composed."""
-    import time
+    """A graph of lerobot_ros.orchestration.graphs without ROS's launch: processes, or composed.
 
-    import rclpy
-    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
-
-    from lerobot_ros.graphs import GRAPHS
-    from lerobot_ros.launching.processes import stop_all
-    from lerobot_ros.launching.runner import compose, runnable, start_processes
+    Ctrl-C (the terminal's SIGINT to the whole process group) or SIGTERM stops it: exit 0
+    when every node exited 0, 1 (with the codes) otherwise or when a node died by itself.
+    """
+    from lerobot_ros.orchestration.graphs import GRAPHS
+    from lerobot_ros.orchestration.processes import stop_all
+    from lerobot_ros.orchestration.runner import runnable, start_processes
     from lerobot_ros.ros.network import apply_network_defaults
-    from lerobot_ros.ros.node_main import exit_if_teardown_hangs, spin_until_shutdown
+    from lerobot_ros.ros.node_main import TEARDOWN_DEADLINE_S
+    from lerobot_ros.ros.stop_request import install_stop_handlers
 
+    stop = install_stop_handlers()
     apply_network_defaults()
-    graph = GRAPHS[args.graph]()
+    try:
+        graph = GRAPHS[args.graph](**_graph_arguments(args.arguments))
+    except (TypeError, ValueError) as error:
+        print(f"{args.graph}: {error}", file=sys.stderr)
+        return 2
     ours, skipped = runnable(graph)
     for spec in skipped:
         print(f"skipping {spec.package}/{spec.executable}: needs a ROS 2 install (use ros2 launch)")
     print(
-        f"{args.graph}: {', '.join(spec.name for spec in ours)} ({'composed' if args.composed else 'processes'})"
+        f"{args.graph}: {', '.join(spec.name for spec in ours)} ({'composed' if args.composed else 'processes'})",
+        flush=True,
     )
+    if stop.requested:  # Ctrl-C before anything started
+        return 0
     if args.composed:
-        rclpy.init()
-        executor = MultiThreadedExecutor()
+        return _run_composed(graph, args.log_level)
+    # The children inherit this terminal (their logs, and their Ctrl-C: a terminal signals
+    # the whole group, so each node starts its own shutdown while we wait for it).
+    processes = start_processes(graph, inherit_output=True, log_level=args.log_level)
+    try:
+        while not stop.requested and all(process.running for process in processes):
+            stop.wait(0.5)
+    finally:
+        # Longer than a node's own teardown deadline: a hung node says where it hangs.
+        stop_all(processes, timeout=TEARDOWN_DEADLINE_S + 5.0)
+        stop.ignore_from_now()
+    codes = {process.module.rsplit(".", 1)[-1]: process.process.returncode for process in processes}
+    print("exit codes: " + ", ".join(f"{name} {code}" for name, code in codes.items()), flush=True)
+    if not stop.requested:
+        print("stopped: a node exited by itself", file=sys.stderr)
+        return 1
+    return 0 if all(code == 0 for code in codes.values()) else 1
+
+
+def _run_composed(graph: list, log_level: str) -> int:
+    """Every node of ``graph`` in this process, on one executor, until Ctrl-C/SIGTERM."""
+    import rclpy
+    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.signals import SignalHandlerOptions
+
+    from lerobot_ros.orchestration.runner import compose
+    from lerobot_ros.ros.node_main import spin_until_shutdown, tear_down
+    from lerobot_ros.ros.quiet import quiet_libraries
+
+    ros_args = ["--ros-args", "--log-level", log_level]
+    quiet_libraries(ros_args)  # as each node process does (lerobot_ros/nodes/__init__.py)
+    rclpy.init(args=ros_args, signal_handler_options=SignalHandlerOptions.NO)
+    executor = MultiThreadedExecutor()
+    nodes = []
+    try:
         nodes = compose(graph)
         for node in nodes:
             executor.add_node(node)
-        try:
-            spin_until_shutdown(executor)
-        except (KeyboardInterrupt, ExternalShutdownException):
-            pass
-        finally:
-            exit_if_teardown_hangs()
-            for node in nodes:
-                node.destroy_node()
-            rclpy.try_shutdown()
-        return 0
-    processes = start_processes(graph)
-    try:
-        while all(process.running for process in processes):
-            time.sleep(0.5)
-        dead = [p.module for p in processes if not p.running]
-        print(f"stopped: {dead} exited", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 0
+        spin_until_shutdown(executor)
     finally:
-        stop_all(processes)
+        tear_down(nodes, executor)
+    return 0
+
+
+def _graph_arguments(arguments: list[str]) -> dict:
+    """``name:=value`` arguments (as ``ros2 launch`` takes them), values parsed as YAML."""
+    import yaml
+
+    parsed = {}
+    for argument in arguments:
+        name, separator, value = argument.partition(":=")
+        if not separator or not name:
+            raise ValueError(f"graph arguments are name:=value, got {argument!r}")
+        parsed[name] = yaml.safe_load(value) if value else ""
+    return parsed
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from lerobot_ros.evaluation.ros_eval import EvalRequest
+    from lerobot_ros.orchestration.ros_eval import EvalRequest
 
     request = EvalRequest(
         policy=args.policy,
@@ -95,7 +134,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 def _report_eval(request: EvalRequest, graph: list | None, output_dir: Path) -> int:
     """Run an eval, print LeRobot's metrics, pc_success last; non-zero if it failed."""
-    from lerobot_ros.evaluation.ros_eval import EvalFailed, run_eval
+    from lerobot_ros.orchestration.ros_eval import EvalFailed, run_eval
 
     try:
         info = run_eval(request, graph)
@@ -119,7 +158,7 @@ def _report_eval(request: EvalRequest, graph: list | None, output_dir: Path) -> 
 
 
 def _record(args: argparse.Namespace) -> int:
-    from lerobot_ros.datasets.ros_record import RecordFailed, RecordRequest, run_record
+    from lerobot_ros.orchestration.ros_record import RecordFailed, RecordRequest, run_record
 
     hardware = {"port": args.port, "arm": args.arm, "robot_type": args.robot_type}
     hardware |= {"robot_config": args.robot_config}
@@ -215,7 +254,8 @@ def _dataset2bag(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from lerobot_ros.graphs import GRAPHS
+    from lerobot_ros.orchestration.graphs import GRAPHS
+    from lerobot_ros.ros.quiet import DEFAULT_LOG_LEVEL, LOG_LEVELS
 
     parser = argparse.ArgumentParser(prog="lerobot-ros", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -231,6 +271,18 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a graph with its defaults, without ros2 launch")
     run.add_argument("graph", choices=sorted(GRAPHS))
     run.add_argument("--composed", action="store_true", help="all nodes in one process")
+    run.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default=DEFAULT_LOG_LEVEL,
+        help="every node's; debug also shows the libraries' banners and progress bars",
+    )
+    run.add_argument(
+        "arguments",
+        nargs="*",
+        metavar="name:=value",
+        help="graph arguments, e.g. sim:=false teleop:=keyboard port:=/dev/ttyUSB0",
+    )
     evaluate = commands.add_parser(
         "eval", help="evaluate a policy through the ROS sim graph (the main job)"
     )
@@ -243,7 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--n-videos", type=int, default=2, help="front-camera videos of the first episodes"
     )
-    evaluate.add_argument("--max-episode-steps", type=int, default=300)
+    evaluate.add_argument(
+        "--max-episode-steps", type=int, default=node_defaults("sim_node")["max_episode_steps"]
+    )
     evaluate.add_argument(
         "--realtime", action="store_true", help="30 Hz real time instead of lockstep"
     )
@@ -305,11 +359,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt_once(number: int, frame: object) -> None:
+    """The first Ctrl-C/SIGTERM interrupts a job (KeyboardInterrupt); later ones are ignored,
+    so its clean-up (stopping the graph it started) runs to the end."""
+    for ignored in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(ignored, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # a job interrupted: its clean-up ran, say so without a traceback
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None = None) -> int:
     # Ctrl-C, and the SIGINT a supervisor stops a graph with, must work even when this process
     # was started with SIGINT ignored (a background job of a non-interactive shell, nohup).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # `run` takes both as a stop request; the jobs take the first as KeyboardInterrupt.
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["run"]:
+        from lerobot_ros.ros.stop_request import install_stop_handlers
+
+        install_stop_handlers()
+    else:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, _interrupt_once)
     parser = build_parser()
     if argv[:1] == ["sim"]:  # everything after `sim` belongs to ROS
         return _sim(argv[1:])

@@ -164,16 +164,17 @@ def sim_graph(
 def eval_sim_graph(
     policy_path: str = "",
     lockstep: bool = True,
-    max_episode_steps: int = 300,
+    max_episode_steps: int | None = None,
     rviz_enabled: bool = False,
     rviz_config: str = "",
     cameras: tuple[str, ...] = ("front",),
 ) -> list[NodeSpec]:
     """Sim + policy + eval. Lockstep (default): one sim step per action, deterministic and
     as fast as the policy; ``lockstep=False`` runs both in real time at 30 Hz. The front
-    camera is rendered for the eval videos (a state-only policy needs no camera)."""
+    camera is rendered for the eval videos (a state-only policy needs no camera).
+    ``max_episode_steps`` None: sim_node's own (config/sim_node.yaml)."""
     graph = [
-        sim_node(lockstep=lockstep, cameras=list(cameras), max_episode_steps=max_episode_steps),
+        sim_node(lockstep=lockstep, cameras=list(cameras), **_steps(max_episode_steps)),
         # Lockstep acts on message stamps: no sim-time clock to follow (saves a /clock
         # subscription at the loop's full rate).
         policy_node(policy_path=policy_path, lockstep=lockstep, use_sim_time=not lockstep),
@@ -182,11 +183,16 @@ def eval_sim_graph(
     return graph + _viewers(rviz_enabled, rviz_config)
 
 
-def expert_eval_sim_graph(max_episode_steps: int = 300) -> list[NodeSpec]:
+def _steps(max_episode_steps: int | None) -> dict:
+    """sim_node's max_episode_steps when given; its parameter file's default otherwise."""
+    return {} if max_episode_steps is None else {"max_episode_steps": max_episode_steps}
+
+
+def expert_eval_sim_graph(max_episode_steps: int | None = None) -> list[NodeSpec]:
     """The scripted expert driving the sim in real time, scored by eval_node (a check of
     the graph without a learned policy)."""
     return [
-        sim_node(cameras=["front"], max_episode_steps=max_episode_steps),
+        sim_node(cameras=["front"], **_steps(max_episode_steps)),
         scripted_teleop_node(),
         eval_node(),
     ]

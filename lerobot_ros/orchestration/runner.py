@@ -1,4 +1,4 @@
-"""``lerobot-ros run <graph>``: a graph of lerobot_ros.graphs without ROS's ``launch``.
+"""``lerobot-ros run <graph>``: a graph of lerobot_ros.orchestration.graphs without ROS's ``launch``.
 
 Two modes: every node its own process over DDS (as ``ros2 launch`` does), or all of them
 composed in one process on one multi-threaded executor. Nodes from other packages
@@ -11,8 +11,8 @@ import importlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from lerobot_ros.graphs import NodeSpec
-from lerobot_ros.launching.processes import NodeProcess, stop_all
+from lerobot_ros.orchestration.graphs import NodeSpec
+from lerobot_ros.orchestration.processes import NodeProcess, stop_all
 
 
 def runnable(graph: Sequence[NodeSpec]) -> tuple[list[NodeSpec], list[NodeSpec]]:
@@ -21,16 +21,28 @@ def runnable(graph: Sequence[NodeSpec]) -> tuple[list[NodeSpec], list[NodeSpec]]
     return ours, [spec for spec in graph if spec.module is None]
 
 
-def start_processes(graph: Sequence[NodeSpec], log_dir: Path | None = None) -> list[NodeProcess]:
-    """Start each of our nodes as its own process (stop them with ``NodeProcess.stop``)."""
+def start_processes(
+    graph: Sequence[NodeSpec],
+    log_dir: Path | None = None,
+    inherit_output: bool = False,
+    log_level: str | None = None,
+) -> list[NodeProcess]:
+    """Start each of our nodes as its own process (stop them with ``NodeProcess.stop``);
+    their output goes to ``log_dir``, or with ``inherit_output`` to ours, or nowhere."""
     ours, _ = runnable(graph)
     processes = []
     for spec in ours:
         log = log_dir / f"{spec.name}.log" if log_dir else None
         rename = spec.name if spec.name != spec.executable else None
-        processes.append(
-            NodeProcess(spec.module, spec.parameters, log_path=log, node_name=rename).start()
+        process = NodeProcess(
+            spec.module,
+            spec.parameters,
+            log_path=log,
+            node_name=rename,
+            inherit_output=inherit_output,
+            log_level=log_level,
         )
+        processes.append(process.start())
     return processes
 
 

@@ -3,7 +3,7 @@
 Like ``lerobot-record``: each episode is reset (the sim's ``/task/reset`` with seed
 ``seed + i``; on a real robot, ``reset_time_s`` for the person to set the scene), recorded
 until the task reports success or truncation (sim) or ``episode_time_s`` passes, and saved.
-The graph comes from ``lerobot_ros.graphs.record_graph``, every node in its own process; this
+The graph comes from ``lerobot_ros.orchestration.graphs.record_graph``, every node in its own process; this
 process is only a client of the recorder's services, as ``ros2 service call`` would be.
 """
 
@@ -13,9 +13,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lerobot_ros.graphs import record_graph
 from lerobot_ros.interfaces import TaskStatus
-from lerobot_ros.launching.runner import GraphSession
+from lerobot_ros.orchestration.graphs import record_graph
+from lerobot_ros.orchestration.runner import GraphSession
 from lerobot_ros.ros import qos, topics
 from lerobot_ros.ros.recorder_client import RecorderClient
 from lerobot_ros.ros.sim_client import SimClient, spin_until

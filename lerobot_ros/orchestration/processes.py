@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO
 
 from lerobot_ros.ros.network import apply_network_defaults
+from lerobot_ros.ros.stop_request import STOP_SIGNALS
 
 ParameterValue = bool | int | float | str | list
 
@@ -28,9 +29,12 @@ def format_parameter(value: ParameterValue) -> str:
 
 
 def ros_arguments(
-    parameters: Mapping[str, ParameterValue], node_name: str | None = None
+    parameters: Mapping[str, ParameterValue],
+    node_name: str | None = None,
+    log_level: str | None = None,
 ) -> list[str]:
     arguments = ["--ros-args"] + (["-r", f"__node:={node_name}"] if node_name else [])
+    arguments += ["--log-level", log_level] if log_level else []
     for name, value in parameters.items():
         arguments += ["-p", f"{name}:={format_parameter(value)}"]
     return arguments
@@ -48,35 +52,50 @@ class NodeProcess:
         wrapper: tuple[str, ...] = (),
         stdin: int | IO | None = None,
         node_name: str | None = None,
+        inherit_output: bool = False,
+        log_level: str | None = None,
     ) -> None:
         """``wrapper`` prefixes the command, e.g. ``("taskset", "-c", "0")`` to pin a core;
         ``stdin`` is the child's standard input (default: this process's, e.g. a terminal);
-        ``node_name`` renames the node (several instances of one executable)."""
+        ``node_name`` renames the node (several instances of one executable); without
+        ``log_path`` the output is dropped, or with ``inherit_output`` goes to ours."""
         self.module = module
         self.command = [
             *wrapper,
             sys.executable,
             "-m",
             module,
-            *ros_arguments(parameters or {}, node_name),
+            *ros_arguments(parameters or {}, node_name, log_level),
         ]
         self.env = dict(os.environ if env is None else env)
         apply_network_defaults(self.env)
         self.env.setdefault("PYTHONUNBUFFERED", "1")
         self.log_path = log_path
         self.stdin = stdin
+        self.inherit_output = inherit_output
         self._log_file: IO | None = None
         self.process: subprocess.Popen | None = None
         self._interrupted = False
 
     def start(self) -> NodeProcess:
-        output = subprocess.DEVNULL
+        output = None if self.inherit_output else subprocess.DEVNULL
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log_file = output = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            self.command, env=self.env, stdin=self.stdin, stdout=output, stderr=subprocess.STDOUT
-        )
+        # The child starts with SIGINT/SIGTERM blocked (a signal mask survives exec) until the
+        # node takes them over (lerobot_ros.ros.stop_request): a Ctrl-C while its interpreter
+        # starts waits for it instead of ending it with a traceback.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            self.process = subprocess.Popen(
+                self.command,
+                env=self.env,
+                stdin=self.stdin,
+                stdout=output,
+                stderr=subprocess.STDOUT if output is not None else None,
+            )
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         self._interrupted = False
         return self
 
@@ -102,11 +121,15 @@ class NodeProcess:
             return None
         if self.process.poll() is None:
             self.interrupt()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            deadline: float | None = time.monotonic() + timeout
+            while self.process.poll() is None:
+                try:
+                    self.process.wait(None if deadline is None else deadline - time.monotonic())
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    deadline = None
+                except KeyboardInterrupt:
+                    continue  # another Ctrl-C: the node is stopping already; keep waiting
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None

@@ -1,4 +1,4 @@
-"""What both launch files do with a graph of lerobot_ros.graphs (needs ROS's ``launch``).
+"""What both launch files do with a graph of lerobot_ros.orchestration.graphs (needs ROS's ``launch``).
 
 Imported only by the files in ``launch/``: ``launch`` and ``launch_ros`` exist only in a ROS 2
 install.
@@ -6,32 +6,55 @@ install.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from lerobot_ros.graphs import NodeSpec
-from lerobot_ros.ros.network import localhost_environment
+from lerobot_ros.orchestration.arguments import TERMINAL, check_packages
+from lerobot_ros.orchestration.graphs import NodeSpec
+from lerobot_ros.ros.network import (
+    AUTO_MODE,
+    MODES,
+    NETWORK_MODE_VARIABLE,
+    apply_network_defaults,
+)
 
 
 def network_argument() -> DeclareLaunchArgument:
     return DeclareLaunchArgument(
         "network",
-        default_value="localhost",
-        description="localhost: DDS stays on this host; system: your own ROS network settings",
+        default_value=AUTO_MODE,
+        choices=list(MODES),
+        description=(
+            "auto: your RMW/DDS variables if any is set, else DDS on this host only; "
+            "localhost: this host only, always; system: the environment as it is"
+        ),
     )
 
 
 def network_actions(context) -> list:  # noqa: ANN001 - a launch context
-    """Localhost-only DDS for every node of the launch, unless network:=system."""
-    if LaunchConfiguration("network").perform(context) != "localhost":
-        return []
-    return [SetEnvironmentVariable(name, value) for name, value in localhost_environment().items()]
+    """Set, for every node of the launch, what the chosen network mode changes."""
+    environ = dict(os.environ)
+    environ[NETWORK_MODE_VARIABLE] = LaunchConfiguration("network").perform(context)
+    apply_network_defaults(environ)
+    return [
+        SetEnvironmentVariable(name, value)
+        for name, value in environ.items()
+        if os.environ.get(name) != value
+    ]
 
 
-def node_actions(graph: Sequence[NodeSpec]) -> list[Node]:
+def node_actions(graph: Sequence[NodeSpec], context=None) -> list[Node]:  # noqa: ANN001
+    """The graph's nodes, at the ``log_level`` argument's level (read from ``context``).
+
+    The packages the graph needs beyond ours are checked first: a missing one fails the
+    launch with its name before any node starts (none is left running on its own).
+    """
+    check_packages(graph)
+    level = LaunchConfiguration("log_level").perform(context) if context else "info"
     return [
         Node(
             package=spec.package,
@@ -40,29 +63,13 @@ def node_actions(graph: Sequence[NodeSpec]) -> list[Node]:
             parameters=[spec.parameters],
             remappings=list(spec.remappings),
             arguments=list(spec.arguments),
+            ros_arguments=["--log-level", level],
             output="screen",
             # A keyboard teleoperator needs a terminal of its own to read keys from.
-            **({"prefix": "xterm -e", "emulate_tty": True} if spec.interactive else {}),
+            **({"prefix": f"{TERMINAL} -e", "emulate_tty": True} if spec.interactive else {}),
         )
         for spec in graph
     ]
-
-
-# Launch arguments of the hardware side (graphs.hardware_side), shared by the graphs that
-# swap sim and real: name -> (default, description).
-HARDWARE_ARGUMENTS = {
-    "sim": ("true", "true: sim_node; false: the real robot (same topics)"),
-    "arm": (
-        "dynamixel",
-        "real arm driver: dynamixel (dynamixel_node) or lerobot (any LeRobot robot)",
-    ),
-    "port": ("/dev/ttyUSB0", "dynamixel: serial port of the bus"),
-    "robot_type": ("", "lerobot: a LeRobot robot type (so101_follower, koch_follower, ...)"),
-    "robot_config": ("", "lerobot: its config as YAML text or a YAML file path"),
-    "cameras": ("front,wrist", "camera names (comma-separated)"),
-    "camera_devices": ("", "real: OpenCV device of each camera, comma-separated (/dev/video0,...)"),
-    "rviz": ("false", "start RViz (and robot_state_publisher)"),
-}
 
 
 def declare(arguments: dict[str, tuple[str, str]]) -> list[DeclareLaunchArgument]:

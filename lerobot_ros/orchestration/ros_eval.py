@@ -1,6 +1,6 @@
 """``lerobot-ros eval``: bring up the eval graph, run the /evaluate action, report.
 
-The graph (sim_node, policy_node, eval_node) comes from ``lerobot_ros.graphs``, each node in
+The graph (sim_node, policy_node, eval_node) comes from ``lerobot_ros.orchestration.graphs``, each node in
 its own process over localhost DDS; this process is only an action client, exactly as a
 user's client on another machine would be.
 """
@@ -15,12 +15,13 @@ from pathlib import Path
 from rclpy.action import ActionClient
 from tqdm import tqdm
 
-from lerobot_ros.graphs import NodeSpec, eval_sim_graph
 from lerobot_ros.interfaces import EvaluatePolicy, PolicyStatus
-from lerobot_ros.launching.runner import GraphSession
+from lerobot_ros.orchestration.graphs import NodeSpec, eval_sim_graph
+from lerobot_ros.orchestration.runner import GraphSession
 from lerobot_ros.ros import qos, topics
 from lerobot_ros.ros.action_handshake import handshake_action_server
 from lerobot_ros.ros.sim_client import spin_until
+from lerobot_ros.sim.pick_cube import MAX_EPISODE_STEPS
 
 
 @dataclass
@@ -30,7 +31,7 @@ class EvalRequest:
     seed: int = 0
     output_dir: Path = Path("outputs/eval")
     n_videos: int = 2
-    max_episode_steps: int = 300
+    max_episode_steps: int = MAX_EPISODE_STEPS
     realtime: bool = False
     episode_timeout_s: float = 120.0
     cameras: tuple[str, ...] = ("front",)  # rendered by the sim (videos, image policies)

@@ -1,1 +1,0 @@
-"""Starting nodes as processes without ROS's `launch` (not installable from a registry)."""

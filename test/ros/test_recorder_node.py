@@ -145,7 +145,7 @@ def recorded(graph):
     """Two saved episodes and one discarded; the first one also tapped into a bag."""
     recorder = graph["recorder"]
     tap = BagTap(graph["node"], graph["bag"])
-    durations = []
+    durations, skipped = [], []
     for seed, seconds, save in ((7, 4.0, True), (8, 1.0, False), (9, 2.0, True)):
         graph["sim"].reset(seed)
         if seed == 7:
@@ -158,10 +158,16 @@ def recorded(graph):
         if seed == 7:
             _run_for(graph, 0.3)  # the last tick's command, as the recorder saw it
             tap.close()
+        # The status of the stopped episode (published on the change to IDLE): the ticks it
+        # skipped (inputs too late on a loaded machine), which its frames lack.
+        assert spin_until(
+            graph["executor"], lambda: recorder.status.state == RecorderStatus.IDLE, 10
+        )
         if save:
             durations.append(elapsed)
+            skipped.append(recorder.status.skipped_ticks)
     assert recorder.wait_saved(2, timeout=120), recorder.status
-    return {"durations": durations, "status": recorder.status}
+    return {"durations": durations, "skipped": skipped, "status": recorder.status}
 
 
 def _load(root):
@@ -176,9 +182,11 @@ def test_dataset_loads_with_frames_videos_and_stats(graph, recorded):
     dataset = _load(graph["root"])
     assert dataset.num_episodes == 2  # the discarded take is not there
     lengths = [int(e["length"]) for e in dataset.meta.episodes]
-    for length, duration in zip(lengths, recorded["durations"], strict=True):
+    for length, duration, skipped in zip(
+        lengths, recorded["durations"], recorded["skipped"], strict=True
+    ):
         # Start and stop are service calls on a running sim: a tick or two either way.
-        assert abs(length - duration * FPS) <= 3, (lengths, recorded["durations"])
+        assert abs(length + skipped - duration * FPS) <= 3, (lengths, recorded)
     tasks = set(dataset.meta.tasks.index)
     assert tasks == {"pick the cube (seed 7)", "pick the cube (seed 9)"}
     last = dataset[len(dataset) - 1]
@@ -215,38 +223,58 @@ def test_live_recording_matches_the_bag_of_the_same_run(graph, recorded, tmp_pat
     episode = live["episode_index"] == 0
     live_states = live["observation.state"][episode]
     bag_states = from_bag["observation.state"]
-    # Both sample the same messages on the sim's 1/30 s stamp grid: the live frames are a
-    # contiguous run of the bag's frames, state for state (the best-fitting offset).
-    n = len(live_states)
-    assert len(bag_states) >= n
-
-    def agreement(offset: int) -> float:
-        return float((bag_states[offset : offset + n] == live_states).all(axis=1).mean())
-
-    offset = max(range(len(bag_states) - n + 1), key=agreement)
-    assert agreement(offset) >= 0.95, agreement(offset)
-    window = slice(offset, offset + len(live_states))
+    # Both sample the same messages on the sim's 1/30 s stamp grid: the live frames are a run
+    # of the bag's frames, state for state, except for the ticks the recorder reported
+    # skipping (a skipped tick is missing from the live run, so the rest shifts by one).
+    gaps = recorded["skipped"][0]
+    indices = max(
+        (_align(live_states, bag_states, start, gaps) for start in range(len(bag_states))),
+        key=lambda found: sum(i is not None for i in found),
+    )
+    matched = [i for i in indices if i is not None]
+    assert len(matched) >= 0.95 * len(live_states), (len(matched), len(live_states), gaps)
+    found = np.array([i is not None for i in indices])
     assert np.array_equal(
-        live["observation.environment_state"][episode],
-        from_bag["observation.environment_state"][window],
+        live["observation.environment_state"][episode][found],
+        from_bag["observation.environment_state"][matched],
     )
     # Commands have no header: each process stamps them on arrival with its own view of
-    # /clock, so a command can land a tick early in one recording and not the other; two
-    # commands then share a frame there and only the newer is kept (the alignment
-    # tolerance). Each live action is a command of the same stretch of the run: it lies
-    # within the bag's actions of the frames one tick either side (the arm moves smoothly).
-    live_actions = live["action"][episode]
+    # /clock, which on a loaded machine can differ by more than a tick; two commands then
+    # share a frame in one recording and only the newer is kept. Each live action is a
+    # command of the same stretch of the run: it lies within the bag's actions of the frames
+    # a few ticks either side (at most 3, ~100 ms; the arm moves smoothly).
+    live_actions = live["action"][episode][found]
     bag_actions = from_bag["action"]
-    within_a_tick = []
-    for i, action in enumerate(live_actions):
-        near = bag_actions[max(0, offset + i - 1) : offset + i + 2]
-        within_a_tick.append(
-            bool(
-                np.all(near.min(axis=0) - 1e-9 <= action)
-                and np.all(action <= near.max(axis=0) + 1e-9)
-            )
-        )
-    assert np.mean(within_a_tick) >= 0.95, np.mean(within_a_tick)
+    ticks_off = []
+    for action, i in zip(live_actions, matched, strict=True):
+        for ticks in range(4):
+            near = bag_actions[max(0, i - ticks) : i + ticks + 1]
+            if np.all(near.min(axis=0) - 1e-9 <= action) and np.all(
+                action <= near.max(axis=0) + 1e-9
+            ):
+                ticks_off.append(ticks)
+                break
+        else:
+            ticks_off.append(None)
+    assert sum(t is not None for t in ticks_off) >= 0.95 * len(ticks_off), ticks_off
+
+
+def _align(live, bag, start: int, gaps: int) -> list[int | None]:
+    """The bag frame equal to each live frame, walking the bag from ``start`` in order and
+    passing over at most ``gaps`` bag frames in all (None: no equal frame there)."""
+    indices: list[int | None] = []
+    position = start
+    for frame in live:
+        for skip in range(gaps + 1):
+            if position + skip < len(bag) and np.array_equal(bag[position + skip], frame):
+                indices.append(position + skip)
+                position += skip + 1
+                gaps -= skip
+                break
+        else:
+            indices.append(None)
+            position += 1
+    return indices
 
 
 def test_a_policy_trains_on_the_recording(graph, recorded, tmp_path):

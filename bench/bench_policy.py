@@ -73,47 +73,10 @@ def eval_throughput(episodes: int) -> dict:
 
 def image_policy_checkpoint() -> Path:
     """An untrained ACT taking state + both cameras (ResNet18 from scratch): latency only."""
-    path = WORK / "act_two_cameras"
-    if (path / "model.safetensors").is_file():
-        return path
-    import torch
-    from lerobot.configs.types import FeatureType, PolicyFeature
-    from lerobot.policies.act.configuration_act import ACTConfig
-    from lerobot.policies.act.modeling_act import ACTPolicy
-    from lerobot.policies.factory import make_pre_post_processors
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test" / "ros"))
+    from tiny_training import untrained_act
 
-    image = PolicyFeature(type=FeatureType.VISUAL, shape=(3, 224, 224))
-    config = ACTConfig(
-        input_features={
-            "observation.state": PolicyFeature(type=FeatureType.STATE, shape=(8,)),
-            "observation.images.front": image,
-            "observation.images.wrist": image,
-        },
-        output_features={"action": PolicyFeature(type=FeatureType.ACTION, shape=(8,))},
-        pretrained_backbone_weights=None,
-        use_vae=False,
-        chunk_size=30,
-        n_action_steps=30,
-        device="cpu",
-    )
-    stats = {
-        "observation.state": {"mean": torch.zeros(8), "std": torch.ones(8)},
-        "action": {"mean": torch.zeros(8), "std": torch.ones(8)},
-        "observation.images.front": {
-            "mean": torch.full((3, 1, 1), 0.5),
-            "std": torch.full((3, 1, 1), 0.25),
-        },
-        "observation.images.wrist": {
-            "mean": torch.full((3, 1, 1), 0.5),
-            "std": torch.full((3, 1, 1), 0.25),
-        },
-    }
-    policy = ACTPolicy(config)
-    preprocessor, postprocessor = make_pre_post_processors(config, dataset_stats=stats)
-    policy.save_pretrained(path)
-    preprocessor.save_pretrained(path)
-    postprocessor.save_pretrained(path)
-    return path
+    return untrained_act(WORK / "act_two_cameras")
 
 
 def watch(graph: list, seconds: float, lockstep: bool) -> tuple[list, list]:

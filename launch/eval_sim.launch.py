@@ -13,7 +13,7 @@ from launch import LaunchDescription
 from launch.actions import OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 
-from lerobot_ros.orchestration.arguments import GRAPH_ARGUMENTS, parameter_value
+from lerobot_ros.orchestration.arguments import GRAPH_ARGUMENTS, parameter_value, split_names
 from lerobot_ros.orchestration.graphs import eval_sim_graph
 from lerobot_ros.orchestration.launch_actions import (
     declare,
@@ -36,6 +36,7 @@ def _nodes(context):
         ),
         rviz_enabled=arg("rviz").lower() == "true",
         rviz_config=str(config_path("lerobot_ros.rviz")),
+        cameras=split_names(arg("cameras")) or None,
     )
     return node_actions(graph, context)
 

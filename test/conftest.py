@@ -1,6 +1,7 @@
 """Test-wide environment: offline, headless, and ROS confined to this host and this run."""
 
 import itertools
+import json
 import os
 import random
 
@@ -30,3 +31,20 @@ def module_ros_domain():
     """A fresh ROS_DOMAIN_ID for each test module (nodes and probes read it when they start)."""
     os.environ["ROS_DOMAIN_ID"] = str(next(_next_domain))
     yield int(os.environ["ROS_DOMAIN_ID"])
+
+
+@pytest.fixture
+def checkpoint_config(tmp_path):
+    """A checkpoint directory with the given input features in its config.json (the other
+    files empty): enough for what reads a checkpoint's description, not for loading it."""
+
+    def make(input_features: dict, name: str = "checkpoint"):  # noqa: ANN202
+        path = tmp_path / name
+        path.mkdir()
+        for file in ("model.safetensors", "policy_preprocessor.json", "policy_postprocessor.json"):
+            (path / file).write_text("")
+        config = {"type": "act", "input_features": input_features}
+        (path / "config.json").write_text(json.dumps(config))
+        return path
+
+    return make

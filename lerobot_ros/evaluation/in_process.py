@@ -17,7 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lerobot_ros.policy.loading import LoadedPolicy, load_policy, shipped_policy_dir
+from lerobot_ros.policy.loading import (
+    LoadedPolicy,
+    checkpoint_cameras,
+    common_image_size,
+    load_policy,
+    shipped_policy_dir,
+)
 from lerobot_ros.sim.gym_env import FrankaPickCubeEnv
 from lerobot_ros.sim.pick_cube import MAX_EPISODE_STEPS, SimConfig
 
@@ -40,7 +46,9 @@ def identity_env_processors() -> tuple[Any, Any]:
     return PolicyProcessorPipeline(steps=[]), PolicyProcessorPipeline(steps=[])
 
 
-def make_vector_env(max_episode_steps: int, cameras: Sequence[str] = ()) -> Any:
+def make_vector_env(
+    max_episode_steps: int, cameras: Sequence[str] = (), image_size: tuple[int, int] | None = None
+) -> Any:
     """One env in a ``SyncVectorEnv`` with LeRobot's autoreset mode (``make_env`` uses SAME_STEP,
     which is what puts ``is_success`` into ``final_info`` for the rollout).
 
@@ -49,7 +57,10 @@ def make_vector_env(max_episode_steps: int, cameras: Sequence[str] = ()) -> Any:
     """
     import gymnasium as gym
 
-    config = SimConfig(max_episode_steps=max_episode_steps)
+    size = (
+        {} if image_size is None else {"image_height": image_size[0], "image_width": image_size[1]}
+    )
+    config = SimConfig(max_episode_steps=max_episode_steps, **size)
     return gym.vector.SyncVectorEnv(
         [lambda: FrankaPickCubeEnv(config=config, cameras=tuple(cameras))],
         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
@@ -62,6 +73,7 @@ def run_episode(
     max_episode_steps: int = MAX_EPISODE_STEPS,
     cameras: Sequence[str] = (),
     env_processors: tuple[Any, Any] | None = None,
+    image_size: tuple[int, int] | None = None,
 ) -> EpisodeOutcome:
     """One episode through ``lerobot_eval.rollout``; metrics computed as ``eval_policy`` does."""
     import einops
@@ -69,7 +81,7 @@ def run_episode(
     from lerobot.scripts.lerobot_eval import rollout
 
     env_preprocessor, env_postprocessor = env_processors or identity_env_processors()
-    env = make_vector_env(max_episode_steps, cameras)
+    env = make_vector_env(max_episode_steps, cameras, image_size)
     try:
         start = time.perf_counter()
         data = rollout(
@@ -105,16 +117,23 @@ def evaluate_in_process(
     policy: LoadedPolicy | str | os.PathLike,
     seeds: Sequence[int],
     max_episode_steps: int = MAX_EPISODE_STEPS,
-    cameras: Sequence[str] = (),
+    cameras: Sequence[str] | None = None,
 ) -> list[EpisodeOutcome]:
     """Run one episode per seed, in order; ``policy`` is a loaded policy or a checkpoint dir.
 
-    ``cameras=()`` skips rendering, which a state-only policy does not need; pass camera
-    names for policies with image inputs.
+    ``cameras`` None renders those the policy takes, at its image size (as the ROS eval
+    graph does); ``()`` renders none.
     """
     loaded = policy if isinstance(policy, LoadedPolicy) else load_policy(policy)
+    image_size = None
+    if cameras is None:
+        taken = checkpoint_cameras(loaded.path)
+        cameras, image_size = [camera.name for camera in taken], common_image_size(taken)
     env_processors = identity_env_processors()
-    return [run_episode(loaded, seed, max_episode_steps, cameras, env_processors) for seed in seeds]
+    return [
+        run_episode(loaded, seed, max_episode_steps, cameras, env_processors, image_size)
+        for seed in seeds
+    ]
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -157,7 +176,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--policy", default=str(shipped_policy_dir()), help="checkpoint dir")
     parser.add_argument("--seeds", default="0-49", help='e.g. "0-49" or "1,5,7"')
     parser.add_argument("--max-episode-steps", type=int, default=MAX_EPISODE_STEPS)
-    parser.add_argument("--cameras", default="", help='comma-separated, e.g. "front,wrist"')
+    parser.add_argument(
+        "--cameras",
+        default=None,
+        help='comma-separated, e.g. "front,wrist" (default: the policy\'s)',
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args(argv)
     os.environ.setdefault("TQDM_MININTERVAL", "30")  # quiet LeRobot's per-step progress bar
@@ -165,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    cameras = tuple(name for name in args.cameras.split(",") if name)
+    cameras = None if args.cameras is None else tuple(n for n in args.cameras.split(",") if n)
     outcomes = []
     loaded = load_policy(args.policy)
     for seed in parse_seeds(args.seeds):

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 
 VIDEO_FPS = 30
+# The camera of eval videos, unless the eval goal names another.
+VIDEO_CAMERA = "front"
 
 
 def write_video(frames: Sequence[np.ndarray], path: Path, fps: int = VIDEO_FPS) -> Path:

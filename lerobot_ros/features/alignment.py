@@ -112,3 +112,44 @@ class ObservationAligner:
         """The latest tick at which every input has a sample (lockstep: the sim's last step)."""
         stamps = [buffer.newest_stamp for buffer in self.buffers.values()]
         return None if any(s is None for s in stamps) else min(stamps)
+
+
+class InputWatch:
+    """Which inputs nothing provides, so a policy can say so instead of waiting forever.
+
+    An input is missing once it has been silent for ``timeout_s`` (since the watch started,
+    or since its last message) while nothing publishes its topic, or while other inputs keep
+    arriving. All inputs silent with their publishers present is not an error: a lockstep
+    sim idles between episodes.
+    """
+
+    def __init__(self, keys: Iterable[str], timeout_s: float, now: float) -> None:
+        self.timeout_s = timeout_s
+        self._started = now
+        self._last: dict[str, float | None] = dict.fromkeys(keys)
+
+    def restart(self, now: float) -> None:
+        """Count silence from ``now`` (the policy was just activated or reset)."""
+        self._started = now
+
+    def arrived(self, key: str, now: float) -> None:
+        self._last[key] = now
+
+    def missing(self, now: float, publisher_counts: dict[str, int]) -> dict[str, str]:
+        """Missing input -> why, given how many publishers each input's topic has."""
+        silent = {
+            key: now - max(self._started, last if last is not None else -float("inf"))
+            for key, last in self._last.items()
+        }
+        arriving = {key for key, seconds in silent.items() if seconds < self.timeout_s}
+        reasons = {}
+        for key, seconds in silent.items():
+            if seconds < self.timeout_s:
+                continue
+            if publisher_counts.get(key, 0) == 0:
+                reasons[key] = f"nothing publishes it ({seconds:.1f} s)"
+            elif arriving:
+                reasons[key] = (
+                    f"no message for {seconds:.1f} s while {', '.join(sorted(arriving))} arrive"
+                )
+        return reasons

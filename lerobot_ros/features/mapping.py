@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +146,17 @@ class FeatureMapping:
             images=tuple(image for image in self.images if image.key in keys),
             source=self.source,
         )
+
+    def with_image_sizes(self, sizes: Mapping[str, tuple[int, int]]) -> FeatureMapping:
+        """The same mapping with the images of ``sizes`` (key -> (height, width)) resized to
+        them: the size a policy was trained on wins over the file's."""
+        images = tuple(
+            replace(image, height=sizes[image.key][0], width=sizes[image.key][1])
+            if image.key in sizes
+            else image
+            for image in self.images
+        )
+        return replace(self, images=images)
 
     def lerobot_features(self, use_videos: bool = True) -> dict[str, dict[str, Any]]:
         """LeRobot dataset features (dtype, shape, names) of this mapping."""

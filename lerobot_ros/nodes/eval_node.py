@@ -26,15 +26,19 @@ from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
 
 from lerobot_ros.evaluation.metrics import EpisodeRecord, eval_info
-from lerobot_ros.evaluation.report import write_eval_info, write_plot, write_video
-from lerobot_ros.interfaces import EvaluatePolicy, ResetEpisode, TaskStatus
+from lerobot_ros.evaluation.report import (
+    VIDEO_CAMERA,
+    write_eval_info,
+    write_plot,
+    write_video,
+)
+from lerobot_ros.interfaces import EvaluatePolicy, PolicyStatus, ResetEpisode, TaskStatus
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.node_main import run_node
 from lerobot_ros.ros.sim_client import DISCOVERY_SETTLE_S
 
 DEFAULT_EPISODE_TIMEOUT_S = 120.0
 SEED_MAX = 2**63 - 1  # seeds are int64 on the wire
-VIDEO_CAMERA = "front"
 
 
 class EvalNode(Node):
@@ -55,6 +59,10 @@ class EvalNode(Node):
         )
         self._stopping = threading.Event()  # the node is going away: end any wait at once
         self.io.create_subscription(TaskStatus, topics.TASK_STATUS, self.on_status, qos.TASK_STATUS)
+        self._policy_problem = ""  # the policy's no_input reason: the episode cannot progress
+        self.io.create_subscription(
+            PolicyStatus, topics.POLICY_STATUS, self.on_policy_status, qos.STATE
+        )
         self._image_subscription = None  # only while an episode is recorded: images are heavy
         self.reset_client = self.io.create_client(ResetEpisode, topics.TASK_RESET)
         self.policy_reset_client = self.io.create_client(Trigger, topics.POLICY_RESET)
@@ -99,11 +107,18 @@ class EvalNode(Node):
             self._statuses.setdefault(msg.episode_index, {})[msg.step] = msg
             self._condition.notify_all()
 
-    def _subscribe_images(self, on: bool) -> None:
+    def on_policy_status(self, msg: PolicyStatus) -> None:
+        problem = msg.reason if msg.state == "no_input" else ""
+        if problem != self._policy_problem:
+            with self._condition:
+                self._policy_problem = problem
+                self._condition.notify_all()
+
+    def _subscribe_images(self, on: bool, camera: str = VIDEO_CAMERA) -> None:
         """Images are heavy: subscribed only while episodes are recorded."""
         if on and self._image_subscription is None:
             self._image_subscription = self.io.create_subscription(
-                Image, topics.camera_image(VIDEO_CAMERA), self.on_image, qos.IMAGE
+                Image, topics.camera_image(camera), self.on_image, qos.IMAGE
             )
             # Matched both ways before the first reset, or the first frames are lost.
             deadline = time.monotonic() + 5.0
@@ -154,6 +169,8 @@ class EvalNode(Node):
                         return "success"
                     if last.truncated or last.step >= max_steps:
                         return "step_limit"
+                if self._policy_problem:
+                    return "policy_input_missing"
                 # Cancelled, or the node is shutting down (Ctrl-C): stop waiting at once.
                 if (
                     goal_handle.is_cancel_requested
@@ -208,7 +225,7 @@ class EvalNode(Node):
                 messages.append(f"episode {i}: {topics.POLICY_RESET} did not answer")
             self._frames = {}
             self._recording = output_dir is not None and i < goal.n_videos
-            self._subscribe_images(self._recording)
+            self._subscribe_images(self._recording, goal.video_camera or VIDEO_CAMERA)
             request = ResetEpisode.Request(
                 use_seed=True, seed=seed, max_episode_steps=goal.max_episode_steps
             )
@@ -234,6 +251,11 @@ class EvalNode(Node):
                 messages.append(f"episode {i}: {len(missing)} step statuses were not received")
             if end in ("timeout", "interrupted"):
                 messages.append(f"episode {i} (seed {seed}): {end} after {record.steps} steps")
+            if end == "policy_input_missing":
+                result.message = f"episode {i} (seed {seed}): the policy is missing inputs: {self._policy_problem}"
+                self.get_logger().error(result.message)
+                goal_handle.abort()
+                return self._finish(result, episodes, started, video_paths, output_dir, messages)
             episodes.append(record)
             if self._recording:
                 self._recording = False
@@ -278,6 +300,8 @@ class EvalNode(Node):
                 f"start_seed {goal.start_seed} + {n_episodes} episodes runs past the largest "
                 f"seed ({SEED_MAX})"
             )
+        if goal.video_camera and not goal.video_camera.isidentifier():
+            return f"video_camera must be a camera name like front, got {goal.video_camera!r}"
         if not math.isfinite(goal.episode_timeout_s) or goal.episode_timeout_s < 0:
             return (
                 f"episode_timeout_s must be >= 0 s (0: {DEFAULT_EPISODE_TIMEOUT_S:g} s), got "

@@ -37,9 +37,11 @@ from visualization_msgs.msg import MarkerArray
 
 from lerobot_ros.control.joint_commands import JointLimits
 from lerobot_ros.features import adapters
-from lerobot_ros.features.alignment import NotReady, ObservationAligner
+from lerobot_ros.features.alignment import InputWatch, NotReady, ObservationAligner
 from lerobot_ros.features.mapping import (
+    ACTION,
     OBS_ENVIRONMENT_STATE,
+    OBS_IMAGES_PREFIX,
     OBS_STATE,
     FeatureMapping,
     MappingError,
@@ -71,6 +73,7 @@ PARAMETER_RULES = {
     "lockstep": configure(),
     "refill_below": configure(low=0, high=10_000),
     "max_relative_target": configure(low=0.0, high=10.0),
+    "input_timeout_s": configure(low=0.1, high=3600.0),
     "task": live(),
 }
 
@@ -90,9 +93,9 @@ class PolicyNode(LifecycleNode):
         self.create_service(Trigger, topics.POLICY_RESET, self.on_reset)
         # Wall-clock (steady) timer: under sim time a paused or lockstep clock stands still,
         # and late subscribers must still learn the node's state.
-        self.create_timer(
-            1.0, self.publish_heartbeat, clock=Clock(clock_type=ClockType.STEADY_TIME)
-        )
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self.create_timer(1.0, self.publish_heartbeat, clock=steady)
+        self.create_timer(0.5, self.check_inputs, clock=steady)
 
     def _reset_runtime_state(self) -> None:
         self._last_tick: int | None = None  # graph-clock tick of the last on_tick
@@ -120,7 +123,15 @@ class PolicyNode(LifecycleNode):
             # LeRobot prints "Loading weights ..." on stdout: a debug line of ours instead.
             with stdout_to_log(self.get_logger().debug):
                 self.loaded = load_policy(policy_path, device=self.get_parameter("device").value)
-            self.mapping = full_mapping.restricted_to(self.loaded.input_features | {OBS_STATE})
+            # Images reach the policy at the size it was trained on, whatever the file says.
+            trained_sizes = {
+                key: tuple(feature.shape[1:])
+                for key, feature in self.loaded.policy.config.input_features.items()
+                if key.startswith(OBS_IMAGES_PREFIX)
+            }
+            self.mapping = full_mapping.restricted_to(
+                self.loaded.input_features | {OBS_STATE}
+            ).with_image_sizes(trained_sizes)
             action_dim = self.loaded.policy.config.output_features["action"].shape[0]
             if action_dim != len(self.mapping.action.names):
                 raise MappingError(
@@ -146,6 +157,14 @@ class PolicyNode(LifecycleNode):
         self.lockstep = bool(self.get_parameter("lockstep").value)
         self.task = self.get_parameter("task").value
         self.aligner = ObservationAligner(self.mapping.input_keys, self.mapping.max_age)
+        self.input_topics = {
+            key: topic for key, (topic, _) in self.mapping.topic_types().items() if key != ACTION
+        }
+        self.input_watch = InputWatch(
+            self.mapping.input_keys,
+            float(self.get_parameter("input_timeout_s").value),
+            time.monotonic(),
+        )
         self._create_io()
         self.state_text, self.reason = "inactive", "configured, not active"
         self.get_logger().info(
@@ -189,6 +208,7 @@ class PolicyNode(LifecycleNode):
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._restart_episode()
+        self.input_watch.restart(time.monotonic())
         self.active = True
         if not self.lockstep:
             self.timer = self.create_timer(1.0 / self.mapping.fps, self.on_tick)
@@ -230,6 +250,7 @@ class PolicyNode(LifecycleNode):
     # --- inputs ---------------------------------------------------------------------------
     def on_input(self, key: str, msg: Any) -> None:  # noqa: ANN401 - any mapped message type
         mapping = self.mapping
+        self.input_watch.arrived(key, time.monotonic())
         try:
             if key == OBS_STATE:
                 value = adapters.state_vector(msg, mapping.state)
@@ -301,11 +322,13 @@ class PolicyNode(LifecycleNode):
             return
         aligned = self.aligner.sample(now)
         if isinstance(aligned, NotReady):
-            if self.state_text != "paused" or self.reason != self._not_ready_reason(aligned):
+            if self.state_text == "no_input":
+                pass  # check_inputs names the missing topic; a tick's "no message yet" would not
+            elif self.state_text != "paused" or self.reason != self._not_ready_reason(aligned):
                 self.get_logger().warning(
                     f"policy paused: {self._not_ready_reason(aligned)}", throttle_duration_sec=2.0
                 )
-            self.state_text, self.reason = "paused", self._not_ready_reason(aligned)
+                self.state_text, self.reason = "paused", self._not_ready_reason(aligned)
             self._restart_episode()  # resume from fresh observations, never from an old plan
             self.publish_status()
             return
@@ -391,6 +414,26 @@ class PolicyNode(LifecycleNode):
         status.queue_depth = len(self.actions) if hasattr(self, "actions") else 0
         status.clamped = self.clamped
         self.status_pub.publish(status)
+
+    def check_inputs(self) -> None:
+        """An input nothing provides becomes state no_input, naming the input and its topic
+        (and a log error), within a check period of input_timeout_s."""
+        if not self.active or self.mapping is None or self.estopped:
+            return
+        counts = {key: self.count_publishers(topic) for key, topic in self.input_topics.items()}
+        missing = self.input_watch.missing(time.monotonic(), counts)
+        if missing:
+            reason = "; ".join(
+                f"{key} ({self.input_topics[key]}): {why}" for key, why in sorted(missing.items())
+            )
+            if self.state_text != "no_input":
+                self.get_logger().error(f"the policy is missing inputs: {reason}")
+            self.state_text, self.reason = "no_input", reason
+            self.publish_status()
+        elif self.state_text == "no_input":
+            self.get_logger().info("every input arrives again")
+            self.state_text, self.reason = "waiting", "waiting for observations"
+            self.publish_status()
 
     def publish_heartbeat(self) -> None:
         self.publish_status()

@@ -25,6 +25,12 @@ LOG_LEVEL_ARGUMENTS: Arguments = {
     )
 }
 
+
+def split_names(text: str) -> tuple[str, ...]:
+    """``"front, wrist"`` -> ("front", "wrist"): a comma-separated argument (launch or CLI)."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 # Packages that graphs may use beyond ours: how to get each one.
 _INSTALL = {
     "robot_state_publisher": "sudo apt install ros-$ROS_DISTRO-robot-state-publisher",
@@ -153,6 +159,7 @@ GRAPH_ARGUMENTS: dict[str, Arguments] = {
     },
     "eval_sim": {
         **node_arguments("policy_node", "policy_path"),
+        "cameras": ("", "cameras to render, comma-separated (empty: those the policy takes)"),
         "realtime": ("false", "true: 30 Hz real time; false: lockstep (deterministic)"),
         **node_arguments("sim_node", "max_episode_steps"),
         **RVIZ_ARGUMENTS,

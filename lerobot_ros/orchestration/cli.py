@@ -118,6 +118,7 @@ def _graph_arguments(arguments: list[str]) -> dict:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    from lerobot_ros.orchestration.arguments import split_names
     from lerobot_ros.orchestration.ros_eval import EvalRequest
 
     request = EvalRequest(
@@ -128,6 +129,7 @@ def _eval(args: argparse.Namespace) -> int:
         n_videos=args.n_videos,
         max_episode_steps=args.max_episode_steps,
         realtime=args.realtime,
+        cameras=split_names(args.cameras) or None,
     )
     return _report_eval(request, None, args.output_dir)
 
@@ -158,12 +160,13 @@ def _report_eval(request: EvalRequest, graph: list | None, output_dir: Path) -> 
 
 
 def _record(args: argparse.Namespace) -> int:
+    from lerobot_ros.orchestration.arguments import split_names
     from lerobot_ros.orchestration.ros_record import RecordFailed, RecordRequest, run_record
 
     hardware = {"port": args.port, "arm": args.arm, "robot_type": args.robot_type}
     hardware |= {"robot_config": args.robot_config}
     if args.camera_devices:
-        hardware["camera_devices"] = tuple(args.camera_devices.split(","))
+        hardware["camera_devices"] = split_names(args.camera_devices)
     request = RecordRequest(
         root=args.root,
         repo_id=args.repo_id,
@@ -293,7 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0, help="episode i uses seed + i")
     evaluate.add_argument("--output-dir", type=Path, default=Path("outputs/eval"))
     evaluate.add_argument(
-        "--n-videos", type=int, default=2, help="front-camera videos of the first episodes"
+        "--n-videos", type=int, default=2, help="videos of the first episodes (front camera)"
+    )
+    evaluate.add_argument(
+        "--cameras",
+        default="",
+        help="cameras to render, comma-separated (default: those the policy takes)",
     )
     evaluate.add_argument(
         "--max-episode-steps", type=int, default=node_defaults("sim_node")["max_episode_steps"]

@@ -167,20 +167,67 @@ def eval_sim_graph(
     max_episode_steps: int | None = None,
     rviz_enabled: bool = False,
     rviz_config: str = "",
-    cameras: tuple[str, ...] = ("front",),
+    cameras: tuple[str, ...] | None = None,
 ) -> list[NodeSpec]:
     """Sim + policy + eval. Lockstep (default): one sim step per action, deterministic and
-    as fast as the policy; ``lockstep=False`` runs both in real time at 30 Hz. The front
-    camera is rendered for the eval videos (a state-only policy needs no camera).
-    ``max_episode_steps`` None: sim_node's own (config/sim_node.yaml)."""
+    as fast as the policy; ``lockstep=False`` runs both in real time at 30 Hz.
+    ``cameras`` None: those the checkpoint takes, at its image size (see
+    :func:`policy_cameras`); a tuple overrides. ``max_episode_steps`` None: sim_node's own
+    (config/sim_node.yaml)."""
+    sim_parameters = _steps(max_episode_steps)
+    if cameras is None:
+        cameras, image_size = policy_cameras(policy_path)
+        sim_parameters.update(image_size)
     graph = [
-        sim_node(lockstep=lockstep, cameras=list(cameras), **_steps(max_episode_steps)),
+        sim_node(lockstep=lockstep, cameras=list(cameras), **sim_parameters),
         # Lockstep acts on message stamps: no sim-time clock to follow (saves a /clock
         # subscription at the loop's full rate).
         policy_node(policy_path=policy_path, lockstep=lockstep, use_sim_time=not lockstep),
         eval_node(),
     ]
     return graph + _viewers(rviz_enabled, rviz_config)
+
+
+def policy_cameras(policy_path: str) -> tuple[tuple[str, ...], dict]:
+    """(cameras, sim image-size parameters) for a checkpoint ("" = the shipped one): exactly
+    the cameras its input features name, rendered at its image size when they share one; the
+    front camera, for eval videos, when it takes none. ValueError names a bad checkpoint or a
+    camera the sim does not have."""
+    from lerobot_ros.evaluation.report import VIDEO_CAMERA
+    from lerobot_ros.policy.loading import (
+        PolicyLoadError,
+        checkpoint_cameras,
+        common_image_size,
+        shipped_policy_dir,
+    )
+    from lerobot_ros.robots.panda import CAMERA_NAMES
+
+    try:
+        cameras = checkpoint_cameras(policy_path or shipped_policy_dir())
+    except PolicyLoadError as error:
+        raise ValueError(str(error)) from None
+    unknown = [camera.name for camera in cameras if camera.name not in CAMERA_NAMES]
+    if unknown:
+        raise ValueError(
+            f"the policy takes cameras {unknown} the simulation does not have (it renders "
+            f"{list(CAMERA_NAMES)})"
+        )
+    size = common_image_size(cameras)
+    parameters = {} if size is None else {"image_height": size[0], "image_width": size[1]}
+    return tuple(camera.name for camera in cameras) or (VIDEO_CAMERA,), parameters
+
+
+def video_camera(graph: list[NodeSpec]) -> str:
+    """The camera for eval videos in ``graph``: the front one if the sim renders it, else the
+    first it renders ("" when it renders none)."""
+    from lerobot_ros.evaluation.report import VIDEO_CAMERA
+
+    rendered = next(
+        (spec.parameters.get("cameras") for spec in graph if spec.name == "sim_node"), None
+    )
+    if rendered is None or VIDEO_CAMERA in rendered:
+        return VIDEO_CAMERA
+    return rendered[0] if rendered else ""
 
 
 def _steps(max_episode_steps: int | None) -> dict:

@@ -13,7 +13,7 @@ from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from lerobot_ros.orchestration.arguments import TERMINAL, check_packages
+from lerobot_ros.orchestration.arguments import TERMINAL, check_packages, split_names
 from lerobot_ros.orchestration.graphs import NodeSpec
 from lerobot_ros.ros.network import (
     AUTO_MODE,
@@ -79,10 +79,6 @@ def declare(arguments: dict[str, tuple[str, str]]) -> list[DeclareLaunchArgument
     ]
 
 
-def _split(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
-
-
 def hardware_values(context) -> dict:  # noqa: ANN001 - a launch context
     """The hardware launch arguments as graphs.hardware_side keyword arguments."""
     from lerobot_ros.resources import config_path
@@ -96,8 +92,8 @@ def hardware_values(context) -> dict:  # noqa: ANN001 - a launch context
         "port": arg("port"),
         "robot_type": arg("robot_type"),
         "robot_config": arg("robot_config"),
-        "cameras": _split(arg("cameras")),
-        "camera_devices": _split(arg("camera_devices")),
+        "cameras": split_names(arg("cameras")),
+        "camera_devices": split_names(arg("camera_devices")),
         "rviz_enabled": arg("rviz").lower() == "true",
         "rviz_config": str(config_path("lerobot_ros.rviz")),
     }

@@ -16,7 +16,7 @@ from rclpy.action import ActionClient
 from tqdm import tqdm
 
 from lerobot_ros.interfaces import EvaluatePolicy, PolicyStatus
-from lerobot_ros.orchestration.graphs import NodeSpec, eval_sim_graph
+from lerobot_ros.orchestration.graphs import NodeSpec, eval_sim_graph, video_camera
 from lerobot_ros.orchestration.runner import GraphSession
 from lerobot_ros.ros import qos, topics
 from lerobot_ros.ros.action_handshake import handshake_action_server
@@ -34,7 +34,9 @@ class EvalRequest:
     max_episode_steps: int = MAX_EPISODE_STEPS
     realtime: bool = False
     episode_timeout_s: float = 120.0
-    cameras: tuple[str, ...] = ("front",)  # rendered by the sim (videos, image policies)
+    # Rendered by the sim; None: those the policy takes (graphs.policy_cameras).
+    cameras: tuple[str, ...] | None = None
+    video_camera: str = ""  # "": the front camera if rendered, else the first one
 
 
 class EvalFailed(RuntimeError):
@@ -57,9 +59,10 @@ class EvalGraph(GraphSession):
             deadline = time.monotonic() + ready_timeout_s
             # Ready = the action server is up and the policy is active: in lockstep, an
             # episode whose first observation the policy missed would never take a step.
+            # (Active but missing an input: the goal fails at once, naming it.)
             while not (
                 self.client.server_is_ready()
-                and (not self.has_policy or set(policy_states) & {"waiting", "acting"})
+                and (not self.has_policy or set(policy_states) & {"waiting", "acting", "no_input"})
             ):
                 problem = self.first_dead()
                 if problem:
@@ -86,6 +89,7 @@ class EvalGraph(GraphSession):
             start_seed=request.seed,
             max_episode_steps=request.max_episode_steps,
             n_videos=request.n_videos,
+            video_camera=request.video_camera,
             output_dir=str(request.output_dir.resolve()),
             episode_timeout_s=request.episode_timeout_s,
         )
@@ -137,11 +141,16 @@ def run_eval(request: EvalRequest, graph: list[NodeSpec] | None = None) -> dict:
     """
     request.output_dir.mkdir(parents=True, exist_ok=True)
     if graph is None:
-        graph = eval_sim_graph(
-            policy_path=request.policy,
-            lockstep=not request.realtime,
-            max_episode_steps=request.max_episode_steps,
-            cameras=request.cameras,
-        )
+        try:
+            graph = eval_sim_graph(
+                policy_path=request.policy,
+                lockstep=not request.realtime,
+                max_episode_steps=request.max_episode_steps,
+                cameras=request.cameras,
+            )
+        except ValueError as error:  # a bad checkpoint, a camera the sim lacks: nothing started
+            raise EvalFailed(str(error)) from None
+    if not request.video_camera:
+        request.video_camera = video_camera(graph)
     with EvalGraph(graph, request.output_dir / "logs") as session:
         return session.evaluate(request)

@@ -7,6 +7,7 @@ training) or a Hugging Face Hub repo id already in the local cache: nothing is d
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from lerobot_ros.resources import share_dir
 SHIPPED_POLICY = "models/act_panda_pick_cube"
 REQUIRED_FILES = ("config.json", "model.safetensors")
 PROCESSOR_FILES = ("policy_preprocessor.json", "policy_postprocessor.json")
+IMAGES_PREFIX = "observation.images."
 
 
 class PolicyLoadError(RuntimeError):
@@ -65,6 +67,40 @@ def resolve_checkpoint(path_or_repo_id: str | os.PathLike) -> Path:
             f"the pretrained_model directory LeRobot's training saves)"
         )
     return path
+
+
+@dataclass(frozen=True)
+class CameraInput:
+    """A camera a policy takes (``observation.images.<name>``) at the size it was trained on."""
+
+    name: str
+    height: int
+    width: int
+
+
+def checkpoint_cameras(path_or_repo_id: str | os.PathLike) -> tuple[CameraInput, ...]:
+    """The cameras a checkpoint's input features name, from its config.json alone (cheap: no
+    weights, no torch), in the checkpoint's order."""
+    path = resolve_checkpoint(path_or_repo_id)
+    try:
+        features = json.loads((path / "config.json").read_text()).get("input_features") or {}
+        cameras = []
+        for key, feature in features.items():
+            if key.startswith(IMAGES_PREFIX):
+                _, height, width = (int(side) for side in feature["shape"])
+                cameras.append(CameraInput(key[len(IMAGES_PREFIX) :], height, width))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+        raise PolicyLoadError(
+            f"{path / 'config.json'} does not describe the policy's inputs: "
+            f"{type(error).__name__}: {error}"
+        ) from None
+    return tuple(cameras)
+
+
+def common_image_size(cameras: tuple[CameraInput, ...]) -> tuple[int, int] | None:
+    """(height, width) shared by every camera, or None (none, or sizes differ)."""
+    sizes = {(camera.height, camera.width) for camera in cameras}
+    return sizes.pop() if len(sizes) == 1 else None
 
 
 @dataclass

@@ -1,6 +1,12 @@
 import pytest
 
-from lerobot_ros.features.alignment import Aligned, NotReady, ObservationAligner, StampedBuffer
+from lerobot_ros.features.alignment import (
+    Aligned,
+    InputWatch,
+    NotReady,
+    ObservationAligner,
+    StampedBuffer,
+)
 
 
 def test_as_of_never_returns_a_future_sample():
@@ -63,3 +69,29 @@ def test_missing_input_is_reported_by_name():
 def test_max_age_must_be_positive():
     with pytest.raises(ValueError):
         ObservationAligner(["a"], max_age=0)
+
+
+def test_an_input_nothing_publishes_is_missing_after_the_timeout():
+    watch = InputWatch(["state", "wrist"], timeout_s=3.0, now=100.0)
+    publishers = {"state": 1, "wrist": 0}
+    assert watch.missing(102.9, publishers) == {}
+    assert watch.missing(103.0, publishers) == {"wrist": "nothing publishes it (3.0 s)"}
+    watch.arrived("wrist", 103.5)  # it came after all
+    watch.arrived("state", 103.8)
+    assert watch.missing(104.0, {"state": 1, "wrist": 1}) == {}
+
+
+def test_a_silent_input_is_missing_only_while_the_others_arrive():
+    watch = InputWatch(["state", "front"], timeout_s=1.0, now=0.0)
+    publishers = {"state": 1, "front": 1}
+    # Everything silent with publishers present: a lockstep sim between episodes.
+    assert watch.missing(10.0, publishers) == {}
+    watch.arrived("state", 9.8)
+    assert watch.missing(10.0, publishers) == {"front": "no message for 10.0 s while state arrive"}
+
+
+def test_a_restart_counts_silence_from_then():
+    watch = InputWatch(["state"], timeout_s=1.0, now=0.0)
+    watch.restart(50.0)
+    assert watch.missing(50.5, {"state": 0}) == {}
+    assert watch.missing(51.0, {"state": 0}) == {"state": "nothing publishes it (1.0 s)"}

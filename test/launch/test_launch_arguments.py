@@ -25,6 +25,7 @@ from lerobot_ros.orchestration.graphs import (
     eval_sim_graph,
     expert_eval_sim_graph,
     sim_graph,
+    video_camera,
 )
 from lerobot_ros.orchestration.processes import NodeProcess
 from lerobot_ros.resources import node_defaults, share_dir
@@ -116,6 +117,32 @@ def test_max_episode_steps_has_one_default():
     assert eval_sim_graph(max_episode_steps=60)[0].parameters["max_episode_steps"] == 60
     for path in [*LAUNCH_FILES, share_dir() / "lerobot_ros" / "orchestration" / "graphs.py"]:
         assert "300" not in path.read_text(), path.name
+
+
+def test_the_eval_graph_renders_the_cameras_the_policy_takes(checkpoint_config):
+    # The shipped policy takes no camera: the front one, for the videos.
+    (sim, *_) = eval_sim_graph()
+    assert sim.parameters["cameras"] == ["front"] and "image_width" not in sim.parameters
+    wrist_only = checkpoint_config(
+        {"observation.images.wrist": {"type": "VISUAL", "shape": [3, 72, 96]}}, "wrist"
+    )
+    graph = eval_sim_graph(policy_path=str(wrist_only))
+    assert graph[0].parameters["cameras"] == ["wrist"]
+    assert (graph[0].parameters["image_height"], graph[0].parameters["image_width"]) == (72, 96)
+    assert video_camera(graph) == "wrist"
+    assert (
+        video_camera(eval_sim_graph(policy_path=str(wrist_only), cameras=("front", "wrist")))
+        == "front"
+    )
+    overridden = eval_sim_graph(policy_path=str(wrist_only), cameras=())
+    assert overridden[0].parameters["cameras"] == [] and video_camera(overridden) == ""
+    top = checkpoint_config(
+        {"observation.images.top": {"type": "VISUAL", "shape": [3, 8, 8]}}, "top"
+    )
+    with pytest.raises(ValueError, match=r"cameras \['top'\] the simulation does not have"):
+        eval_sim_graph(policy_path=str(top))
+    with pytest.raises(ValueError, match="policy checkpoint directory not found"):
+        eval_sim_graph(policy_path=str(top / "missing"))
 
 
 @pytest.mark.parametrize("path", LAUNCH_FILES, ids=lambda p: p.name)

@@ -42,3 +42,47 @@ def train_tiny_act(dataset_root: Path, repo_id: str, output: Path, steps: int = 
     )
     train(config)
     return output / "checkpoints" / "last" / "pretrained_model"
+
+
+def untrained_act(
+    path: Path,
+    cameras: tuple[str, ...] = ("front", "wrist"),
+    image_size: tuple[int, int] = (224, 224),
+    chunk_size: int = 30,
+) -> Path:
+    """An untrained ACT (ResNet18 from scratch) taking the arm's state and ``cameras``, saved
+    with its processors as LeRobot's training saves a checkpoint; made once per path."""
+    if (path / "model.safetensors").is_file():
+        return path
+    import torch
+    from lerobot.configs.types import FeatureType, PolicyFeature
+    from lerobot.policies.act.configuration_act import ACTConfig
+    from lerobot.policies.act.modeling_act import ACTPolicy
+    from lerobot.policies.factory import make_pre_post_processors
+
+    torch.manual_seed(0)
+    image = PolicyFeature(type=FeatureType.VISUAL, shape=(3, *image_size))
+    image_keys = [f"observation.images.{camera}" for camera in cameras]
+    config = ACTConfig(
+        input_features={
+            "observation.state": PolicyFeature(type=FeatureType.STATE, shape=(8,)),
+            **dict.fromkeys(image_keys, image),
+        },
+        output_features={"action": PolicyFeature(type=FeatureType.ACTION, shape=(8,))},
+        pretrained_backbone_weights=None,
+        use_vae=False,
+        chunk_size=chunk_size,
+        n_action_steps=chunk_size,
+        device="cpu",
+    )
+    pixel_stats = {"mean": torch.full((3, 1, 1), 0.5), "std": torch.full((3, 1, 1), 0.25)}
+    stats = {
+        "observation.state": {"mean": torch.zeros(8), "std": torch.ones(8)},
+        "action": {"mean": torch.zeros(8), "std": torch.ones(8)},
+        **dict.fromkeys(image_keys, pixel_stats),
+    }
+    policy = ACTPolicy(config)
+    preprocessor, postprocessor = make_pre_post_processors(config, dataset_stats=stats)
+    for part in (policy, preprocessor, postprocessor):
+        part.save_pretrained(path)
+    return path

@@ -4,9 +4,9 @@ Imported through here so a missing interface build fails with a clear message.
 """
 
 try:
-    from lerobot_ros.action import EvaluatePolicy
+    from lerobot_ros.action import EvaluatePolicy, RunPolicy
     from lerobot_ros.msg import PolicyStatus, RecorderStatus, TaskStatus
-    from lerobot_ros.srv import ResetEpisode, StartEpisode, StepSimulation
+    from lerobot_ros.srv import ResetEpisode, ResetPolicy, StartEpisode, StepSimulation
 except ImportError as error:  # pragma: no cover - depends on the install
     raise ImportError(
         "the lerobot_ros interfaces (lerobot_ros.msg/.srv/.action) are not built: run "
@@ -18,6 +18,8 @@ __all__ = [
     "PolicyStatus",
     "RecorderStatus",
     "ResetEpisode",
+    "ResetPolicy",
+    "RunPolicy",
     "StartEpisode",
     "StepSimulation",
     "TaskStatus",

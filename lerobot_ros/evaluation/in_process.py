@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lerobot_ros.policy.inference import seed_episode
 from lerobot_ros.policy.loading import (
     LoadedPolicy,
     checkpoint_cameras,
@@ -82,6 +83,7 @@ def run_episode(
 
     env_preprocessor, env_postprocessor = env_processors or identity_env_processors()
     env = make_vector_env(max_episode_steps, cameras, image_size)
+    seed_episode(seed)  # as policy_node does on /policy/reset with the episode's seed
     try:
         start = time.perf_counter()
         data = rollout(

@@ -2,7 +2,7 @@
 
 A mapping (YAML, see ``config/features/panda_pick_cube.yaml``) has
 
-``robot``         a robot of ``lerobot_ros.robots`` whose joint names are the default
+``robot``         a robot of ``lerobot_ros.robots`` whose commanded joints are the default names
 ``fps``           control / dataset rate (Hz)
 ``max_age``       seconds an input may lag a tick before the policy pauses (default 2/fps)
 ``observation``
@@ -100,6 +100,7 @@ class FeatureMapping:
     environment_state: PoseInput | None = None
     images: tuple[ImageInput, ...] = ()
     source: str = "<memory>"
+    robot: str | None = None  # a robot shipped here (lerobot_ros.robots.known_robot)
 
     @property
     def input_keys(self) -> tuple[str, ...]:
@@ -145,6 +146,7 @@ class FeatureMapping:
             environment_state=self.environment_state if OBS_ENVIRONMENT_STATE in keys else None,
             images=tuple(image for image in self.images if image.key in keys),
             source=self.source,
+            robot=self.robot,
         )
 
     def with_image_sizes(self, sizes: Mapping[str, tuple[int, int]]) -> FeatureMapping:
@@ -235,13 +237,15 @@ def _positive(raw: Any, where: str, high: float, integer: bool = False, low: flo
 
 
 def _robot_joint_names(robot: Any, source: str) -> tuple[str, ...] | None:  # noqa: ANN401
+    """The commanded joints of a robot shipped here, in its order (None: no robot given)."""
     if robot is None:
         return None
-    if robot == "panda":
-        from lerobot_ros.robots import panda
+    from lerobot_ros.robots import RobotModelError, known_robot
 
-        return panda.JOINT_NAMES
-    raise MappingError(f"{source}: robot {robot!r} is unknown; known robots: ['panda']")
+    try:
+        return known_robot(robot).commanded_names
+    except RobotModelError as error:
+        raise MappingError(f"{source}: {error}") from None
 
 
 def parse_mapping(raw: Any, source: str = "<memory>") -> FeatureMapping:
@@ -334,7 +338,9 @@ def parse_mapping(raw: Any, source: str = "<memory>") -> FeatureMapping:
         _names(raw_action.get("names"), default_names, where),
         action_type,
     )
-    return FeatureMapping(fps, max_age, state, action, environment_state, tuple(images), source)
+    return FeatureMapping(
+        fps, max_age, state, action, environment_state, tuple(images), source, top.get("robot")
+    )
 
 
 def load_mapping(path: str | Path) -> FeatureMapping:

@@ -23,7 +23,6 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import Image
-from std_srvs.srv import Trigger
 
 from lerobot_ros.evaluation.metrics import EpisodeRecord, eval_info
 from lerobot_ros.evaluation.report import (
@@ -32,7 +31,13 @@ from lerobot_ros.evaluation.report import (
     write_plot,
     write_video,
 )
-from lerobot_ros.interfaces import EvaluatePolicy, PolicyStatus, ResetEpisode, TaskStatus
+from lerobot_ros.interfaces import (
+    EvaluatePolicy,
+    PolicyStatus,
+    ResetEpisode,
+    ResetPolicy,
+    TaskStatus,
+)
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.node_main import run_node
 from lerobot_ros.ros.sim_client import DISCOVERY_SETTLE_S
@@ -65,7 +70,7 @@ class EvalNode(Node):
         )
         self._image_subscription = None  # only while an episode is recorded: images are heavy
         self.reset_client = self.io.create_client(ResetEpisode, topics.TASK_RESET)
-        self.policy_reset_client = self.io.create_client(Trigger, topics.POLICY_RESET)
+        self.policy_reset_client = self.io.create_client(ResetPolicy, topics.POLICY_RESET)
         self._io_executor = EventsExecutor(context=self.context)
         self._io_executor.add_node(self.io)
         self._io_thread = threading.Thread(target=self._spin_io, name="eval_io", daemon=True)
@@ -220,7 +225,10 @@ class EvalNode(Node):
             have_policy_reset = have_policy_reset or self.policy_reset_client.service_is_ready()
             if (
                 have_policy_reset
-                and self._call(self.policy_reset_client, Trigger.Request(), 10.0) is None
+                and self._call(
+                    self.policy_reset_client, ResetPolicy.Request(use_seed=True, seed=seed), 10.0
+                )
+                is None
             ):
                 messages.append(f"episode {i}: {topics.POLICY_RESET} did not answer")
             self._frames = {}

@@ -26,12 +26,15 @@ from typing import Any
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.action.server import ServerGoalHandle
 from rclpy.clock import Clock, ClockType
 from rclpy.experimental import EventsExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.task import Future
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64MultiArray
-from std_srvs.srv import SetBool, Trigger
+from std_srvs.srv import SetBool
 from trajectory_msgs.msg import JointTrajectory
 from visualization_msgs.msg import MarkerArray
 
@@ -47,21 +50,29 @@ from lerobot_ros.features.mapping import (
     MappingError,
     load_mapping,
 )
-from lerobot_ros.interfaces import PolicyStatus
+from lerobot_ros.interfaces import PolicyStatus, ResetPolicy, RunPolicy
+from lerobot_ros.policy import run
 from lerobot_ros.policy.action_queue import ActionChunkQueue
-from lerobot_ros.policy.inference import gym_style_observation, predict_action_chunk, select_action
+from lerobot_ros.policy.inference import (
+    gym_style_observation,
+    predict_action_chunk,
+    seed_episode,
+    select_action,
+)
 from lerobot_ros.policy.loading import (
     LoadedPolicy,
     PolicyLoadError,
     load_policy,
     shipped_policy_dir,
 )
+from lerobot_ros.policy.run import PolicyRun
 from lerobot_ros.policy.safety import SafetyLayer
 from lerobot_ros.resources import config_path
-from lerobot_ros.robots import panda
+from lerobot_ros.robots import RobotModel, RobotModelError, known_robot
+from lerobot_ros.robots.robot_model import load_urdf
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.node_main import autostart_lifecycle, run_node
-from lerobot_ros.ros.parameters import configure, declare_node_parameters, live
+from lerobot_ros.ros.parameters import configure, declare_node_parameters
 from lerobot_ros.ros.quiet import stdout_to_log
 
 DEFAULT_MAPPING = "features/panda_pick_cube.yaml"
@@ -69,19 +80,20 @@ DEFAULT_MAPPING = "features/panda_pick_cube.yaml"
 PARAMETER_RULES = {
     "policy_path": configure(),
     "mapping": configure(),
+    "robot_description": configure(),
     "device": configure(),
     "lockstep": configure(),
     "refill_below": configure(low=0, high=10_000),
     "max_relative_target": configure(low=0.0, high=10.0),
     "input_timeout_s": configure(low=0.1, high=3600.0),
-    "task": live(),
+    "wait_for_goal": configure(),
 }
 
 
 class PolicyNode(LifecycleNode):
     def __init__(self, **node_kwargs: Any) -> None:
         super().__init__("policy_node", **node_kwargs)
-        declare_node_parameters(self, "policy_node", PARAMETER_RULES, self._apply_parameters)
+        declare_node_parameters(self, "policy_node", PARAMETER_RULES)
         self.loaded: LoadedPolicy | None = None
         self.mapping: FeatureMapping | None = None
         self.active = False
@@ -90,12 +102,28 @@ class PolicyNode(LifecycleNode):
         self.status_pub = self.create_publisher(PolicyStatus, topics.POLICY_STATUS, qos.STATE)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", qos.STATE)
         self.create_service(SetBool, topics.POLICY_ESTOP, self.on_estop)
-        self.create_service(Trigger, topics.POLICY_RESET, self.on_reset)
+        self.create_service(ResetPolicy, topics.POLICY_RESET, self.on_reset)
         # Wall-clock (steady) timer: under sim time a paused or lockstep clock stands still,
         # and late subscribers must still learn the node's state.
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(1.0, self.publish_heartbeat, clock=steady)
         self.create_timer(0.5, self.check_inputs, clock=steady)
+        # RunPolicy goals: the one running (and its end, awaited by execute_run).
+        self.run: PolicyRun | None = None
+        self._run_handle: ServerGoalHandle | None = None
+        self._run_ended: Future | None = None
+        self._holding = False  # a goal ended: hold until the next goal or /policy/reset
+        self.task = ""
+        ActionServer(
+            self,
+            RunPolicy,
+            topics.POLICY_RUN,
+            execute_callback=self.execute_run,
+            goal_callback=self.on_run_goal,
+            handle_accepted_callback=self.on_run_accepted,
+            cancel_callback=lambda _: CancelResponse.ACCEPT,
+        )
+        self.create_timer(0.1, self.check_run, clock=steady)
 
     def _reset_runtime_state(self) -> None:
         self._last_tick: int | None = None  # graph-clock tick of the last on_tick
@@ -109,10 +137,6 @@ class PolicyNode(LifecycleNode):
         self.clamped = False
         self._generation = 0
         self._inference_busy = False
-
-    def _apply_parameters(self, changes: dict) -> None:
-        if "task" in changes:  # the next inference uses it
-            self.task = str(changes["task"])
 
     # --- lifecycle ------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -137,25 +161,20 @@ class PolicyNode(LifecycleNode):
                 raise MappingError(
                     f"the policy outputs {action_dim} actions, the mapping commands {len(self.mapping.action.names)} joints"
                 )
+            self.robot = self._robot_model(full_mapping)
             names = self.mapping.action.names
-            unknown = [name for name in names if name not in panda.JOINT_NAMES]
-            if unknown:
-                raise MappingError(f"the mapping commands joints {unknown} the robot does not have")
-            lower, upper = panda.joint_limits()
-            index = [panda.JOINT_NAMES.index(name) for name in names]
+            lower, upper = self.robot.position_limits(names)  # names a joint it lacks
             max_relative = float(self.get_parameter("max_relative_target").value)
-            self.safety = SafetyLayer(
-                JointLimits(names, lower[index], upper[index]), max_relative or None
-            )
+            self.safety = SafetyLayer(JointLimits(names, lower, upper), max_relative or None)
             self.actions = ActionChunkQueue(int(self.get_parameter("refill_below").value))
-        except (PolicyLoadError, MappingError, ValueError) as error:
+        except (PolicyLoadError, MappingError, RobotModelError, ValueError) as error:
             self.get_logger().error(f"configure failed: {error}")
             self.loaded, self.mapping = None, None
             self.state_text, self.reason = "inactive", f"configure failed: {error}"
             self.publish_status()
             return TransitionCallbackReturn.FAILURE
         self.lockstep = bool(self.get_parameter("lockstep").value)
-        self.task = self.get_parameter("task").value
+        self.wait_for_goal = bool(self.get_parameter("wait_for_goal").value)
         self.aligner = ObservationAligner(self.mapping.input_keys, self.mapping.max_age)
         self.input_topics = {
             key: topic for key, (topic, _) in self.mapping.topic_types().items() if key != ACTION
@@ -168,10 +187,23 @@ class PolicyNode(LifecycleNode):
         self._create_io()
         self.state_text, self.reason = "inactive", "configured, not active"
         self.get_logger().info(
-            f"loaded {self.loaded.policy.config.type} from {self.loaded.path}; inputs "
+            f"loaded {self.loaded.policy.config.type} from {self.loaded.path} for robot "
+            f"{self.robot.name!r} ({self.robot.source}); inputs "
             f"{list(self.mapping.input_keys)}; {'lockstep' if self.lockstep else f'{self.mapping.fps:g} Hz'}"
         )
         return TransitionCallbackReturn.SUCCESS
+
+    def _robot_model(self, mapping: FeatureMapping) -> RobotModel:
+        """Joint names and limits: the URDF file given, else the mapping's robot."""
+        path = self.get_parameter("robot_description").value
+        if path:
+            return load_urdf(path)
+        if mapping.robot is None:
+            raise RobotModelError(
+                f"{mapping.source} names no robot: set robot_description to the robot's URDF "
+                "file (joint names and limits come from it)"
+            )
+        return known_robot(mapping.robot)
 
     def _create_io(self) -> None:
         mapping = self.mapping
@@ -209,6 +241,7 @@ class PolicyNode(LifecycleNode):
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._restart_episode()
         self.input_watch.restart(time.monotonic())
+        self._holding = False
         self.active = True
         if not self.lockstep:
             self.timer = self.create_timer(1.0 / self.mapping.fps, self.on_tick)
@@ -217,6 +250,7 @@ class PolicyNode(LifecycleNode):
         return super().on_activate(state)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._end_run(run.DEACTIVATED)
         self.active = False
         if self.timer is not None:
             self.destroy_timer(self.timer)
@@ -233,6 +267,7 @@ class PolicyNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._end_run(run.DEACTIVATED)
         if self.active:
             self._publish_hold("shutting down")
         self.active = False  # the inference worker publishes nothing more
@@ -291,7 +326,7 @@ class PolicyNode(LifecycleNode):
     # --- acting: lockstep -----------------------------------------------------------------
     def _act_lockstep(self) -> None:
         stamp = self.aligner.newest_common_stamp()
-        if stamp is None or stamp <= self.last_acted_stamp or self.estopped:
+        if stamp is None or stamp <= self.last_acted_stamp or self.estopped or not self.may_act:
             return
         newest = [buffer.newest_stamp for buffer in self.aligner.buffers.values()]
         if any(s != stamp for s in newest):
@@ -318,6 +353,10 @@ class PolicyNode(LifecycleNode):
             self._restart_episode()
         self._last_tick = tick
         if self.estopped:
+            self.publish_status()
+            return
+        if not self.may_act:
+            self.state_text, self.reason = "waiting", "waiting for a RunPolicy goal"
             self.publish_status()
             return
         aligned = self.aligner.sample(now)
@@ -389,6 +428,18 @@ class PolicyNode(LifecycleNode):
         self.clamped = filtered.clamped
         self.state_text, self.reason = "acting", filtered.reason
         self.publish_status(stamp, age)
+        if self.run is not None:
+            self.run.acted()
+            self._run_handle.publish_feedback(
+                RunPolicy.Feedback(
+                    steps=self.run.steps,
+                    state=self.state_text,
+                    inference_s=self.last_inference_s,
+                    queue_depth=len(self.actions),
+                    observation_age_s=float(age),
+                )
+            )
+            self.check_run()
 
     def _publish_hold(self, why: str) -> None:
         found = self.aligner.buffers[OBS_STATE].as_of(np.inf) if self.mapping is not None else None
@@ -465,6 +516,79 @@ class PolicyNode(LifecycleNode):
         array.header.stamp = self.get_clock().now().to_msg()
         self.diagnostics_pub.publish(array)
 
+    # --- RunPolicy ------------------------------------------------------------------------
+    @property
+    def may_act(self) -> bool:
+        """Acting needs a running goal, or (always-on, the default) no goal that ended since
+        the last activation or /policy/reset."""
+        return self.run is not None or not (self.wait_for_goal or self._holding)
+
+    def _graph_now(self) -> float:
+        return self.get_clock().now().nanoseconds / 1e9
+
+    def on_run_goal(self, goal: RunPolicy.Goal) -> GoalResponse:
+        if not self.active:
+            self.get_logger().error("rejected a RunPolicy goal: policy_node is not active")
+            return GoalResponse.REJECT
+        try:
+            PolicyRun.start(goal.task, goal.max_steps, goal.max_duration_s, 0.0)
+        except run.GoalError as error:
+            self.get_logger().error(f"rejected a RunPolicy goal: {error}")
+            return GoalResponse.REJECT
+        return GoalResponse.ACCEPT
+
+    def on_run_accepted(self, goal_handle: ServerGoalHandle) -> None:
+        self._end_run(run.PREEMPTED)  # one goal at a time: the newest wins
+        goal_handle.execute()
+
+    async def execute_run(self, goal_handle: ServerGoalHandle) -> RunPolicy.Result:
+        goal = goal_handle.request
+        ended = Future()
+        with self._lock:
+            self.run = PolicyRun.start(
+                goal.task, goal.max_steps, goal.max_duration_s, self._graph_now()
+            )
+            self.task = goal.task
+        self._run_handle, self._run_ended, self._holding = goal_handle, ended, False
+        self._restart_episode()  # the new task's chunks, not the previous goal's
+        self.get_logger().info(f"RunPolicy goal started: task {goal.task!r}")
+        current = self.run
+        await ended
+        result = RunPolicy.Result(stop_reason=current.stop_reason, steps=current.steps)
+        result.message = f"{current.stop_reason} after {current.steps} steps"
+        if current.succeeded:
+            goal_handle.succeed()
+        elif current.stop_reason == run.CANCELED:
+            goal_handle.canceled()
+        else:
+            goal_handle.abort()
+        return result
+
+    def check_run(self) -> None:
+        """End the running goal when it is cancelled or reaches a limit."""
+        if self.run is None:
+            return
+        if self._run_handle.is_cancel_requested:
+            self._end_run(run.CANCELED)
+            return
+        reason = self.run.limit_reached(self._graph_now())
+        if reason is not None:
+            self._end_run(reason)
+
+    def _end_run(self, reason: str) -> None:
+        """Stop the running goal (if any) for ``reason`` and hold the arm."""
+        current, ended = self.run, self._run_ended
+        if current is None or not current.stop(reason):
+            return
+        with self._lock:
+            self.run, self.task = None, ""
+        self._holding = True
+        if self.active and self.mapping is not None:
+            self._publish_hold(f"RunPolicy goal ended ({reason})")
+        self._restart_episode()
+        self.get_logger().info(f"RunPolicy goal ended: {reason} after {current.steps} steps")
+        ended.set_result(reason)
+
     # --- services -------------------------------------------------------------------------
     def _restart_episode(self) -> None:
         with self._lock:
@@ -474,14 +598,22 @@ class PolicyNode(LifecycleNode):
         if self.loaded is not None:
             self.loaded.policy.reset()
 
-    def on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        """New episode: forget the policy's queued actions and the buffered inputs."""
+    def on_reset(
+        self, request: ResetPolicy.Request, response: ResetPolicy.Response
+    ) -> ResetPolicy.Response:
+        """New episode: forget the policy's queued actions and the buffered inputs; with a
+        seed, seed the policy's generators (a stochastic policy then repeats per seed)."""
         if self.mapping is None:
             response.success, response.message = False, "not configured"
             return response
         self._restart_episode()
         self.aligner.clear()
+        self._holding = False  # always-on policies act again (a goal's end held them)
         response.success, response.message = True, "policy reset"
+        if request.use_seed:
+            with self._lock:  # not while the inference worker draws from them
+                seed_episode(request.seed)
+            response.message = f"policy reset, seed {request.seed}"
         return response
 
     def on_estop(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
@@ -490,6 +622,7 @@ class PolicyNode(LifecycleNode):
             return response
         self.estopped = bool(request.data)
         if self.estopped:
+            self._end_run(run.ESTOPPED)
             self.safety.engage_estop()
             self._publish_hold("e-stop")
             self._restart_episode()

@@ -8,12 +8,22 @@ bit-identical policy inputs on both paths.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 
 import numpy as np
 import torch
 
 from lerobot_ros.policy.loading import LoadedPolicy
+
+
+def seed_episode(seed: int) -> None:
+    """Seed every generator a policy may draw from (torch on every device, numpy, python)
+    from an episode's seed: the ROS policy node and the in-process rollout both call it at
+    an episode's start, so a stochastic policy acts alike both ways, seed for seed."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # numpy takes 32-bit seeds; episode seeds are int64
+    torch.manual_seed(seed)
 
 
 def gym_style_observation(

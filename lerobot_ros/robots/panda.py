@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from lerobot_ros.resources import share_dir
+from lerobot_ros.robots.robot_model import RobotModel, parse_urdf
 
 ARM_JOINT_NAMES: tuple[str, ...] = tuple(f"panda_joint{i}" for i in range(1, 8))
 GRIPPER_JOINT_NAME = "panda_finger_joint1"
@@ -101,34 +102,21 @@ def robot_description() -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _joint_limit_table() -> dict[str, tuple[float, float, float, float]]:
-    """name -> (lower, upper, velocity, effort) for every movable joint in the URDF."""
-    robot = ET.fromstring(robot_description())
-    table = {}
-    for joint in robot.iter("joint"):
-        limit = joint.find("limit")
-        if joint.get("type") in ("revolute", "prismatic") and limit is not None:
-            table[joint.get("name")] = tuple(
-                float(limit.get(key)) for key in ("lower", "upper", "velocity", "effort")
-            )
-    return table
+def model() -> RobotModel:
+    """The Panda's joints and limits, parsed from :func:`robot_description`."""
+    return parse_urdf(robot_description(), "the Panda's description")
 
 
 def joint_limits() -> tuple[np.ndarray, np.ndarray]:
     """(lower, upper) position limits of :data:`JOINT_NAMES`, read from the URDF."""
-    table = _joint_limit_table()
-    lower = np.array([table[name][0] for name in JOINT_NAMES])
-    upper = np.array([table[name][1] for name in JOINT_NAMES])
-    return lower, upper
+    return model().position_limits(JOINT_NAMES)
 
 
 def velocity_limits() -> np.ndarray:
     """Velocity limits (rad/s, m/s for the gripper) of :data:`JOINT_NAMES`, from the URDF."""
-    table = _joint_limit_table()
-    return np.array([table[name][2] for name in JOINT_NAMES])
+    return model().velocity_limits(JOINT_NAMES)
 
 
 def effort_limits() -> np.ndarray:
     """Effort limits (N m, N for the gripper) of :data:`JOINT_NAMES`, from the URDF."""
-    table = _joint_limit_table()
-    return np.array([table[name][3] for name in JOINT_NAMES])
+    return np.array([model().joint(name).effort for name in JOINT_NAMES])

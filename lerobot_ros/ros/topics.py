@@ -49,6 +49,7 @@ DIAGNOSTICS = "/diagnostics"
 POLICY_STATUS = "/policy/status"
 POLICY_ESTOP = "/policy/estop"
 POLICY_RESET = "/policy/reset"
+POLICY_RUN = "/policy/run"  # RunPolicy action
 EVALUATE = "/evaluate"
 
 RECORDER_STATUS = "/recorder/status"

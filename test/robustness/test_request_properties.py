@@ -51,6 +51,7 @@ from lerobot_ros.interfaces import (
     PolicyStatus,
     RecorderStatus,
     ResetEpisode,
+    ResetPolicy,
     StartEpisode,
     StepSimulation,
 )
@@ -115,7 +116,9 @@ class Graph(SimpleNamespace):
         for name, process in self.processes.items():
             assert process.running, f"{name} died:\n{process.log_text()[-3000:]}"
         assert self.call(self.pause, SetBool.Request(data=False)) is not None, "sim_node is deaf"
-        assert self.call(self.policy_reset, Trigger.Request()) is not None, "policy_node is deaf"
+        assert self.call(self.policy_reset, ResetPolicy.Request()) is not None, (
+            "policy_node is deaf"
+        )
         assert self.call(self.recorder_stop, Trigger.Request()) is not None, "recorder is deaf"
         assert self.eval_client.wait_for_server(timeout_sec=10.0), "eval_node is deaf"
 
@@ -150,8 +153,10 @@ def graph(start_module_node, module_probe, tmp_path_factory):
                 "topic_timeout": 10.0,
             },
         ),
+        # Deaf on purpose: no "missing inputs" verdict within the test (it would end evals).
         "policy_node": start_module_node(
-            "lerobot_ros.nodes.policy_node", {"mapping": str(policy_mapping)}
+            "lerobot_ros.nodes.policy_node",
+            {"mapping": str(policy_mapping), "input_timeout_s": 3600.0},
         ),
         "eval_node": start_module_node("lerobot_ros.nodes.eval_node", {}),
     }
@@ -167,7 +172,7 @@ def graph(start_module_node, module_probe, tmp_path_factory):
         pause=node.create_client(SetBool, topics.SIM_PAUSE),
         step=node.create_client(StepSimulation, topics.SIM_STEP),
         estop=node.create_client(SetBool, topics.POLICY_ESTOP),
-        policy_reset=node.create_client(Trigger, topics.POLICY_RESET),
+        policy_reset=node.create_client(ResetPolicy, topics.POLICY_RESET),
         recorder_start=node.create_client(StartEpisode, topics.RECORDER_START),
         recorder_stop=node.create_client(Trigger, topics.RECORDER_STOP),
         eval_client=ActionClient(node, EvaluatePolicy, topics.EVALUATE),
@@ -286,7 +291,11 @@ def test_pause_and_step_requests(graph):
 # --- /policy/estop and /policy/reset ----------------------------------------------------------------
 
 policy_operations = st.lists(
-    st.one_of(st.tuples(st.just("estop"), st.booleans()), st.just(("reset", None))),
+    st.one_of(
+        st.tuples(st.just("estop"), st.booleans()),
+        # Any int64 seed, or none.
+        st.tuples(st.just("reset"), st.none() | st.integers(-(2**63), 2**63 - 1)),
+    ),
     min_size=1,
     max_size=5,
 )
@@ -302,9 +311,11 @@ def test_policy_estop_and_reset_requests(graph):
         for operation, value in operations:
             if operation == "reset":
                 with TALLY.attempt(topics.POLICY_RESET) as attempt:
-                    response = graph.call(graph.policy_reset, Trigger.Request())
+                    request = ResetPolicy.Request(use_seed=value is not None, seed=value or 0)
+                    response = graph.call(graph.policy_reset, request)
                     assert response is not None and response.success
-                    assert response.message == "policy reset"
+                    expected = "policy reset" + (f", seed {value}" if value is not None else "")
+                    assert response.message == expected
                     attempt.accepted()
                 continue
             with TALLY.attempt(topics.POLICY_ESTOP) as attempt:

@@ -110,7 +110,7 @@ def test_policy_node_configure_time_parameters(start_node, probe):
     assert "read at configure" in result.reason and "active" in result.reason
     assert parameters.get("refill_below") == 8
     assert not parameters.set("max_relative_target", -1.0).successful  # range, any state
-    assert parameters.set("task", "pick up the red cube").successful  # live
+    assert not parameters.set("wait_for_goal", True).successful  # configure-time, active
 
 
 def test_a_live_control_rate_steps_as_a_sim_built_at_that_rate():

@@ -1,13 +1,14 @@
-"""An image policy through ROS with no camera argument: the eval graph renders exactly the
-cameras the checkpoint takes, at its image size, and gives the in-process rollout's rewards
-seed for seed; a camera nothing publishes fails the eval within seconds, naming it."""
+"""Any checkpoint through ROS with no further argument gives the in-process rollout's rewards
+seed for seed: an image policy (the eval graph renders exactly the cameras it takes, at its
+image size) and a stochastic one (both paths seed each episode); a camera nothing publishes
+fails the eval within seconds, naming it."""
 
 from __future__ import annotations
 
 import time
 
 import pytest
-from tiny_training import untrained_act
+from tiny_training import untrained_act, untrained_diffusion
 
 from lerobot_ros.evaluation.in_process import evaluate_in_process
 from lerobot_ros.interfaces import PolicyStatus
@@ -19,6 +20,9 @@ pytestmark = pytest.mark.ros
 
 IMAGE_SIZE = (48, 64)  # (height, width): not square, so a swap shows
 STEPS = 25
+# Rewards far from the cube are ~1e-6 per step: compared relative to their size (float32
+# rounding in-process is 1e-7 of it; unseeded Diffusion runs differed by 7 %).
+SAME = {"rel": 1e-5, "abs": 1e-9}
 
 
 @pytest.fixture(scope="module")
@@ -27,16 +31,12 @@ def two_camera_policy(tmp_path_factory):
     return untrained_act(path, ("front", "wrist"), IMAGE_SIZE, chunk_size=10)
 
 
-def test_eval_renders_the_policys_cameras_and_matches_in_process(two_camera_policy, tmp_path):
-    sim = eval_sim_graph(policy_path=str(two_camera_policy))[0]
-    assert sim.parameters["cameras"] == ["front", "wrist"]
-    assert (sim.parameters["image_height"], sim.parameters["image_width"]) == IMAGE_SIZE
-
-    seeds = [4, 5]
-    in_process = evaluate_in_process(two_camera_policy, seeds, max_episode_steps=STEPS)
+def assert_ros_matches_in_process(policy, tmp_path, seeds: list[int]) -> list[dict]:
+    """Both evals of ``policy`` with nothing but the checkpoint given; returns ROS's episodes."""
+    in_process = evaluate_in_process(policy, seeds, max_episode_steps=STEPS)
     info = run_eval(
         EvalRequest(
-            policy=str(two_camera_policy),
+            policy=str(policy),
             n_episodes=len(seeds),
             seed=seeds[0],
             output_dir=tmp_path,
@@ -48,10 +48,26 @@ def test_eval_renders_the_policys_cameras_and_matches_in_process(two_camera_poli
     assert sorted(through_ros) == seeds
     for outcome in in_process:
         ros = through_ros[outcome.seed]
-        assert ros["sum_reward"] == pytest.approx(outcome.sum_reward, abs=1e-6), outcome
-        assert ros["max_reward"] == pytest.approx(outcome.max_reward, abs=1e-6), outcome
+        assert ros["sum_reward"] == pytest.approx(outcome.sum_reward, **SAME), outcome
+        assert ros["max_reward"] == pytest.approx(outcome.max_reward, **SAME), outcome
         assert ros["success"] == outcome.success
     assert len(list((tmp_path / "videos").glob("*.mp4"))) == 1
+    return info["per_episode"]
+
+
+def test_eval_renders_the_policys_cameras_and_matches_in_process(two_camera_policy, tmp_path):
+    sim = eval_sim_graph(policy_path=str(two_camera_policy))[0]
+    assert sim.parameters["cameras"] == ["front", "wrist"]
+    assert (sim.parameters["image_height"], sim.parameters["image_width"]) == IMAGE_SIZE
+    assert_ros_matches_in_process(two_camera_policy, tmp_path, [4, 5])
+
+
+def test_a_diffusion_policy_matches_in_process_seed_for_seed(tmp_path):
+    policy = untrained_diffusion(tmp_path / "diffusion")
+    # Seeds 7 and 7 again: a seeded episode repeats itself, whatever ran before it.
+    episodes = assert_ros_matches_in_process(policy, tmp_path / "eval", [7, 8])
+    (again,) = evaluate_in_process(policy, [7], max_episode_steps=STEPS)
+    assert again.sum_reward == pytest.approx(episodes[0]["sum_reward"], **SAME)
 
 
 def test_a_camera_nothing_publishes_fails_the_eval_naming_it(two_camera_policy, tmp_path):

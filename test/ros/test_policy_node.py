@@ -6,10 +6,12 @@ import time
 
 import numpy as np
 import pytest
+import yaml
 from geometry_msgs.msg import Pose
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import SetBool
+from tiny_training import untrained_act
 from visualization_msgs.msg import Marker, MarkerArray
 
 from lerobot_ros.interfaces import PolicyStatus
@@ -207,3 +209,87 @@ def test_lifecycle_deactivate_holds_and_activate_resumes(acting_policy, probe):
 
     assert transition(Transition.TRANSITION_ACTIVATE)
     assert probe.spin_until(lambda: len(commands) > count + 5, 30)
+
+
+# A three-joint arm that is not the Panda: its names and limits exist only in this URDF.
+SMALL_ARM_URDF = """<robot name="small_arm">
+  <link name="l0"/><link name="l1"/><link name="l2"/><link name="l3"/>
+  <joint name="base_yaw" type="revolute"><parent link="l0"/><child link="l1"/>
+    <limit lower="-0.05" upper="0.05" velocity="1" effort="5"/></joint>
+  <joint name="elbow" type="revolute"><parent link="l1"/><child link="l2"/>
+    <limit lower="0.2" upper="0.3" velocity="1" effort="5"/></joint>
+  <joint name="gripper" type="prismatic"><parent link="l2"/><child link="l3"/>
+    <limit lower="0" upper="0.01" velocity="0.1" effort="5"/></joint>
+</robot>
+"""
+SMALL_ARM_JOINTS = ["base_yaw", "elbow", "gripper"]
+
+
+def small_arm_files(tmp_path, action_names=SMALL_ARM_JOINTS):  # noqa: ANN001, ANN201
+    urdf = tmp_path / "small_arm.urdf"
+    urdf.write_text(SMALL_ARM_URDF)
+    mapping = tmp_path / "small_arm.yaml"
+    mapping.write_text(
+        yaml.safe_dump(
+            {
+                "fps": 30,
+                "observation": {
+                    "state": {"topic": "/small_arm/joint_states", "names": SMALL_ARM_JOINTS},
+                    "environment_state": {"topic": topics.SCENE_MARKERS, "marker": "cube"},
+                },
+                "action": {"topic": "/small_arm/commands", "names": action_names},
+            }
+        )
+    )
+    policy = untrained_act(
+        tmp_path / "act_small_arm", (), chunk_size=5, n_joints=3, environment_state=True
+    )
+    return urdf, mapping, policy
+
+
+def test_a_robot_that_is_not_the_panda_takes_names_and_limits_from_its_urdf(
+    start_node, probe, tmp_path
+):
+    urdf, mapping, policy = small_arm_files(tmp_path)
+    start_node(
+        "lerobot_ros.nodes.policy_node",
+        policy_parameters(
+            policy_path=str(policy), mapping=str(mapping), robot_description=str(urdf)
+        ),
+    )
+    statuses = probe.collect(PolicyStatus, topics.POLICY_STATUS, qos.STATE)
+    commands = probe.collect(Float64MultiArray, "/small_arm/commands", qos.COMMAND)
+    state_pub = probe.node.create_publisher(JointState, "/small_arm/joint_states", qos.STATE)
+    marker_pub = probe.node.create_publisher(MarkerArray, topics.SCENE_MARKERS, qos.STATE)
+
+    def publish() -> None:
+        stamp = probe.node.get_clock().now().to_msg()
+        state = JointState(name=SMALL_ARM_JOINTS, position=[0.0, 0.25, 0.005])
+        state.header.stamp = stamp
+        state_pub.publish(state)
+        marker = Marker(text="cube")
+        marker.header.stamp = stamp
+        marker.pose.orientation.w = 1.0
+        marker_pub.publish(MarkerArray(markers=[marker]))
+
+    probe.node.create_timer(1 / 30, publish)
+    assert probe.spin_until(lambda: len(commands) >= 10, 90), statuses[-1:] or "no status"
+    lower, upper = np.array([-0.05, 0.2, 0.0]), np.array([0.05, 0.3, 0.01])
+    for command in commands:  # every action inside the URDF's limits
+        assert np.all(lower - 1e-12 <= command.data) and np.all(command.data <= upper + 1e-12)
+    assert any(s.clamped for s in statuses), "an untrained policy's actions never hit the limits?"
+
+
+def test_a_joint_the_urdf_lacks_fails_configure_naming_it(start_node, tmp_path):
+    urdf, mapping, policy = small_arm_files(tmp_path, ["base_yaw", "elbow", "wrist"])
+    process = start_node(
+        "lerobot_ros.nodes.policy_node",
+        policy_parameters(
+            policy_path=str(policy), mapping=str(mapping), robot_description=str(urdf)
+        ),
+    )
+    assert process.process.wait(timeout=120) != 0
+    log = process.log_text()
+    assert "configure failed" in log and "robot 'small_arm' has no movable joint 'wrist'" in log, (
+        log[-2000:]
+    )

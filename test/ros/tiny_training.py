@@ -49,9 +49,12 @@ def untrained_act(
     cameras: tuple[str, ...] = ("front", "wrist"),
     image_size: tuple[int, int] = (224, 224),
     chunk_size: int = 30,
+    n_joints: int = 8,
+    environment_state: bool = False,
 ) -> Path:
-    """An untrained ACT (ResNet18 from scratch) taking the arm's state and ``cameras``, saved
-    with its processors as LeRobot's training saves a checkpoint; made once per path."""
+    """An untrained ACT (ResNet18 from scratch) taking the state of ``n_joints`` joints,
+    ``cameras`` and optionally the cube's pose, commanding those joints; saved with its
+    processors as LeRobot's training saves a checkpoint; made once per path."""
     if (path / "model.safetensors").is_file():
         return path
     import torch
@@ -63,12 +66,15 @@ def untrained_act(
     torch.manual_seed(0)
     image = PolicyFeature(type=FeatureType.VISUAL, shape=(3, *image_size))
     image_keys = [f"observation.images.{camera}" for camera in cameras]
+    inputs = {
+        "observation.state": PolicyFeature(type=FeatureType.STATE, shape=(n_joints,)),
+        **dict.fromkeys(image_keys, image),
+    }
+    if environment_state:
+        inputs["observation.environment_state"] = PolicyFeature(type=FeatureType.ENV, shape=(7,))
     config = ACTConfig(
-        input_features={
-            "observation.state": PolicyFeature(type=FeatureType.STATE, shape=(8,)),
-            **dict.fromkeys(image_keys, image),
-        },
-        output_features={"action": PolicyFeature(type=FeatureType.ACTION, shape=(8,))},
+        input_features=inputs,
+        output_features={"action": PolicyFeature(type=FeatureType.ACTION, shape=(n_joints,))},
         pretrained_backbone_weights=None,
         use_vae=False,
         chunk_size=chunk_size,
@@ -77,11 +83,48 @@ def untrained_act(
     )
     pixel_stats = {"mean": torch.full((3, 1, 1), 0.5), "std": torch.full((3, 1, 1), 0.25)}
     stats = {
-        "observation.state": {"mean": torch.zeros(8), "std": torch.ones(8)},
-        "action": {"mean": torch.zeros(8), "std": torch.ones(8)},
+        "observation.state": {"mean": torch.zeros(n_joints), "std": torch.ones(n_joints)},
+        "action": {"mean": torch.zeros(n_joints), "std": torch.ones(n_joints)},
         **dict.fromkeys(image_keys, pixel_stats),
     }
+    if environment_state:
+        stats["observation.environment_state"] = {"mean": torch.zeros(7), "std": torch.ones(7)}
     policy = ACTPolicy(config)
+    preprocessor, postprocessor = make_pre_post_processors(config, dataset_stats=stats)
+    for part in (policy, preprocessor, postprocessor):
+        part.save_pretrained(path)
+    return path
+
+
+def untrained_diffusion(path: Path) -> Path:
+    """An untrained, small Diffusion policy on the arm's state and the cube's pose: it samples
+    noise at every chunk, so only seeding makes two runs of an episode alike."""
+    if (path / "model.safetensors").is_file():
+        return path
+    import torch
+    from lerobot.configs.types import FeatureType, PolicyFeature
+    from lerobot.policies.diffusion.configuration_diffusion import DiffusionConfig
+    from lerobot.policies.diffusion.modeling_diffusion import DiffusionPolicy
+    from lerobot.policies.factory import make_pre_post_processors
+
+    torch.manual_seed(0)
+    config = DiffusionConfig(
+        input_features={
+            "observation.state": PolicyFeature(type=FeatureType.STATE, shape=(8,)),
+            "observation.environment_state": PolicyFeature(type=FeatureType.ENV, shape=(7,)),
+        },
+        output_features={"action": PolicyFeature(type=FeatureType.ACTION, shape=(8,))},
+        pretrained_backbone_weights=None,
+        horizon=8,
+        n_action_steps=4,
+        down_dims=(32, 64),
+        diffusion_step_embed_dim=16,
+        num_inference_steps=4,
+        device="cpu",
+    )
+    bounds = {"min": torch.full((8,), -1.0), "max": torch.full((8,), 1.0)}
+    stats = {"observation.state": bounds, "action": bounds}
+    policy = DiffusionPolicy(config)
     preprocessor, postprocessor = make_pre_post_processors(config, dataset_stats=stats)
     for part in (policy, preprocessor, postprocessor):
         part.save_pretrained(path)

@@ -58,6 +58,7 @@ from lerobot_ros.features.alignment import NotReady, ObservationAligner
 from lerobot_ros.features.mapping import (
     ACTION,
     ACTION_MESSAGE_TYPES,
+    EMBEDDED_MAPPING_FILE,
     IMAGE_TYPE,
     JOINT_STATE_TYPE,
     MARKER_ARRAY_TYPE,
@@ -65,6 +66,7 @@ from lerobot_ros.features.mapping import (
     OBS_IMAGES_PREFIX,
     OBS_STATE,
     FeatureMapping,
+    save_mapping,
 )
 from lerobot_ros.ros import topics
 
@@ -345,6 +347,10 @@ def bag2dataset(
             robot_type=robot_type,
             use_videos=use_videos,
         )
+        try:
+            save_mapping(mapping, partial / "meta" / EMBEDDED_MAPPING_FILE)
+        except OSError as error:
+            raise BagError(f"cannot write the feature mapping into {partial}: {error}") from None
         keys_by_topic: dict[str, list[str]] = {}
         for key, (topic, _) in inputs.items():
             if key != STATUS_KEY:  # spans already hold the episode structure

@@ -33,7 +33,13 @@ import numpy as np
 
 from lerobot_ros.datasets.frames import STAMP_TOLERANCE_S, reason_summary, sample_frame
 from lerobot_ros.features.alignment import NotReady, ObservationAligner
-from lerobot_ros.features.mapping import ACTION, OBS_STATE, FeatureMapping
+from lerobot_ros.features.mapping import (
+    ACTION,
+    EMBEDDED_MAPPING_FILE,
+    OBS_STATE,
+    FeatureMapping,
+    save_mapping,
+)
 
 ORPHANS_DIR = ".interrupted"  # where files of an interrupted save are moved, never deleted
 
@@ -255,6 +261,7 @@ class DatasetWriter:
         min_free_mb: float = 200.0,
         vcodec: str = "libsvtav1",
         queue_size: int = 600,
+        mapping: FeatureMapping | None = None,
     ) -> None:
         self.root = Path(root)
         self.repo_id = repo_id
@@ -264,6 +271,7 @@ class DatasetWriter:
         self.use_videos = use_videos
         self.min_free_mb = float(min_free_mb)
         self.vcodec = vcodec
+        self.mapping = mapping  # written into meta/, so the mapping travels with the data
         self.state = WriterState()
         self.set_aside: list[Path] = []
         self._lock = threading.Lock()
@@ -311,6 +319,14 @@ class DatasetWriter:
                 use_videos=self.use_videos,
                 **self._encoding(),
             )
+        if self.mapping is not None:
+            path = self.root / "meta" / EMBEDDED_MAPPING_FILE
+            try:
+                save_mapping(self.mapping, path)
+            except OSError as error:
+                raise RecordingError(
+                    f"cannot write the feature mapping to {path}: {error}"
+                ) from None
         self.state.saved_episodes = self.dataset.meta.total_episodes
         self._thread = threading.Thread(target=self._run, name="dataset-writer", daemon=True)
         self._thread.start()

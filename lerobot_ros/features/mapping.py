@@ -40,6 +40,9 @@ MAX_IMAGE_SIDE = 16384
 # A full ROS topic name: tokens of ASCII letters, digits and _, not starting with a digit.
 _ROS_TOPIC = re.compile(r"(/[A-Za-z_][A-Za-z0-9_]*)+")
 MAX_TOPIC_LENGTH = 247  # rcl's limit: 255 minus the DDS topic prefix
+# The mapping data was made with travels with it: this file in a dataset's meta/ (written by
+# the recorder and bag2dataset) and beside a checkpoint (lerobot-ros attach-mapping).
+EMBEDDED_MAPPING_FILE = "lerobot_ros_mapping.yaml"
 
 
 # ROS message type of each kind of input and output (topic types on the wire and in bags).
@@ -188,6 +191,82 @@ class FeatureMapping:
                 "names": ["height", "width", "channels"],
             }
         return features
+
+
+def mapping_document(mapping: FeatureMapping) -> dict[str, Any]:
+    """The YAML document of ``mapping`` (what parse_mapping reads back to the same mapping)."""
+    state = mapping.state
+    observation: dict[str, Any] = {
+        "state": {
+            "topic": state.topic,
+            "type": state.type,
+            "field": state.field,
+            "names": list(state.names),
+        }
+    }
+    if mapping.environment_state is not None:
+        pose = mapping.environment_state
+        observation["environment_state"] = {
+            "topic": pose.topic,
+            "type": pose.type,
+            "marker": pose.marker,
+            "fields": list(pose.fields),
+        }
+    if mapping.images:
+        observation["images"] = {
+            image.name: {"topic": image.topic, "height": image.height, "width": image.width}
+            for image in mapping.images
+        }
+    document: dict[str, Any] = {} if mapping.robot is None else {"robot": mapping.robot}
+    document |= {
+        "fps": mapping.fps,
+        "max_age": mapping.max_age,
+        "observation": observation,
+        "action": {
+            "topic": mapping.action.topic,
+            "type": mapping.action.type,
+            "names": list(mapping.action.names),
+        },
+    }
+    return document
+
+
+def save_mapping(mapping: FeatureMapping, path: str | Path) -> Path:
+    """Write ``mapping`` as YAML, atomically (a reader never sees half a file)."""
+    path = Path(path)
+    text = (
+        f"# The lerobot_ros feature mapping this data was made with (from {mapping.source}).\n"
+        + yaml.safe_dump(mapping_document(mapping), sort_keys=False)
+    )
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    partial.replace(path)
+    return path
+
+
+def mapping_differences(trained: FeatureMapping, given: FeatureMapping) -> list[str]:
+    """How ``given`` would feed a policy differently from the mapping it was trained with
+    (train/serve skew): rate, which joints in which order, which field, pose fields, cameras,
+    action joints. Topics, max_age and image sizes may differ (sizes follow the policy)."""
+    differences = []
+
+    def compare(what: str, a: object, b: object) -> None:
+        if a != b:
+            differences.append(f"{what}: trained {a!r}, given {b!r}")
+
+    compare("fps", trained.fps, given.fps)
+    compare(f"{OBS_STATE} field", trained.state.field, given.state.field)
+    compare(f"{OBS_STATE} names", list(trained.state.names), list(given.state.names))
+    pose_a, pose_b = trained.environment_state, given.environment_state
+    compare(
+        OBS_ENVIRONMENT_STATE,
+        pose_a and [pose_a.marker, *pose_a.fields],
+        pose_b and [pose_b.marker, *pose_b.fields],
+    )
+    compare("cameras", [i.name for i in trained.images], [i.name for i in given.images])
+    compare(f"{ACTION} type", trained.action.type, given.action.type)
+    compare(f"{ACTION} names", list(trained.action.names), list(given.action.names))
+    return differences
 
 
 def _section(raw: Any, where: str, allowed: set[str], required: set[str]) -> dict:

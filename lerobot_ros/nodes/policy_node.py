@@ -49,6 +49,7 @@ from lerobot_ros.features.mapping import (
     FeatureMapping,
     MappingError,
     load_mapping,
+    mapping_differences,
 )
 from lerobot_ros.interfaces import PolicyStatus, ResetPolicy, RunPolicy
 from lerobot_ros.policy import run
@@ -64,6 +65,7 @@ from lerobot_ros.policy.loading import (
     PolicyLoadError,
     load_policy,
     shipped_policy_dir,
+    trained_mapping,
 )
 from lerobot_ros.policy.run import PolicyRun
 from lerobot_ros.policy.safety import SafetyLayer
@@ -141,12 +143,11 @@ class PolicyNode(LifecycleNode):
     # --- lifecycle ------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         policy_path = self.get_parameter("policy_path").value or str(shipped_policy_dir())
-        mapping_path = self.get_parameter("mapping").value or str(config_path(DEFAULT_MAPPING))
         try:
-            full_mapping = load_mapping(mapping_path)
             # LeRobot prints "Loading weights ..." on stdout: a debug line of ours instead.
             with stdout_to_log(self.get_logger().debug):
                 self.loaded = load_policy(policy_path, device=self.get_parameter("device").value)
+            full_mapping = self._mapping_for(self.loaded)
             # Images reach the policy at the size it was trained on, whatever the file says.
             trained_sizes = {
                 key: tuple(feature.shape[1:])
@@ -187,11 +188,34 @@ class PolicyNode(LifecycleNode):
         self._create_io()
         self.state_text, self.reason = "inactive", "configured, not active"
         self.get_logger().info(
-            f"loaded {self.loaded.policy.config.type} from {self.loaded.path} for robot "
+            f"loaded {self.loaded.policy.config.type} from {self.loaded.path} with mapping "
+            f"{self.mapping.source} for robot "
             f"{self.robot.name!r} ({self.robot.source}); inputs "
             f"{list(self.mapping.input_keys)}; {'lockstep' if self.lockstep else f'{self.mapping.fps:g} Hz'}"
         )
         return TransitionCallbackReturn.SUCCESS
+
+    def _mapping_for(self, loaded: LoadedPolicy) -> FeatureMapping:
+        """The mapping parameter, else the one the checkpoint was trained with, else the
+        default; a given mapping that would feed the policy differently from its training
+        mapping is refused with the differences (train/serve skew)."""
+        given = self.get_parameter("mapping").value
+        trained = trained_mapping(loaded.path)
+        if not given:
+            return trained or load_mapping(config_path(DEFAULT_MAPPING))
+        mapping = load_mapping(given)
+        if trained is not None:
+            keys = loaded.input_features | {OBS_STATE}
+            differences = mapping_differences(
+                trained.restricted_to(keys), mapping.restricted_to(keys)
+            )
+            if differences:
+                raise MappingError(
+                    f"{given} contradicts the mapping the policy was trained with "
+                    f"({trained.source}): {'; '.join(differences)}. Leave mapping empty to use "
+                    "the trained one"
+                )
+        return mapping
 
     def _robot_model(self, mapping: FeatureMapping) -> RobotModel:
         """Joint names and limits: the URDF file given, else the mapping's robot."""

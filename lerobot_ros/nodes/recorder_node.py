@@ -97,6 +97,7 @@ class RecorderNode(Node):
                 use_videos=bool(params["use_videos"]),
                 min_free_mb=float(params["min_free_mb"]),
                 vcodec=str(params["vcodec"]),
+                mapping=self.mapping,
             ).open()
         except RecordingError as error:
             raise StartupError(str(error)) from None

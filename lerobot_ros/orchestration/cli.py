@@ -202,6 +202,39 @@ def _load_mapping(path: Path | None):  # -> FeatureMapping (imported lazily: fas
     return load_mapping(path or config_path("features/panda_pick_cube.yaml"))
 
 
+def _attach_mapping(args: argparse.Namespace) -> int:
+    """Put the feature mapping beside a checkpoint, where policy_node looks for it first."""
+    from lerobot_ros.features.mapping import (
+        EMBEDDED_MAPPING_FILE,
+        MappingError,
+        load_mapping,
+        save_mapping,
+    )
+    from lerobot_ros.policy.loading import (
+        PolicyLoadError,
+        resolve_checkpoint,
+        trained_mapping_path,
+        training_dataset_root,
+    )
+
+    try:
+        checkpoint = resolve_checkpoint(args.checkpoint)
+        source = args.mapping or trained_mapping_path(checkpoint)
+        if source is None:
+            root = training_dataset_root(checkpoint)
+            raise MappingError(
+                f"no feature mapping found for {checkpoint}: its training dataset "
+                f"({root or 'unknown: no train_config.json'}) has no meta/{EMBEDDED_MAPPING_FILE}"
+                "; pass --mapping FILE"
+            )
+        path = save_mapping(load_mapping(source), checkpoint / EMBEDDED_MAPPING_FILE)
+    except (PolicyLoadError, MappingError, OSError) as error:
+        print(f"attach-mapping failed: {error}", file=sys.stderr)
+        return 1
+    print(f"{path} (from {source})")
+    return 0
+
+
 def _bag2dataset(args: argparse.Namespace) -> int:
     from lerobot_ros.datasets.bags import BagError, bag2dataset
     from lerobot_ros.features.mapping import MappingError
@@ -354,6 +387,18 @@ def build_parser() -> argparse.ArgumentParser:
     to_dataset.add_argument(
         "--overwrite", action="store_true", help="replace an existing dataset at --root"
     )
+    attach = commands.add_parser(
+        "attach-mapping",
+        help="after lerobot-train: copy the feature mapping beside the checkpoint (policy_node "
+        "uses it by default and refuses a contradicting one)",
+    )
+    attach.add_argument("checkpoint", help="the pretrained_model directory lerobot-train saved")
+    attach.add_argument(
+        "--mapping",
+        type=Path,
+        default=None,
+        help="default: the one in the training dataset's meta/ (named by train_config.json)",
+    )
     to_bag = commands.add_parser(
         "dataset2bag", help="write a LeRobotDataset as a rosbag2 (MCAP) for ros2 bag play"
     )
@@ -411,6 +456,8 @@ def _main(argv: list[str] | None = None) -> int:
         return _record(args)
     if args.command == "bag2dataset":
         return _bag2dataset(args)
+    if args.command == "attach-mapping":
+        return _attach_mapping(args)
     if args.command == "dataset2bag":
         return _dataset2bag(args)
     if args.command == "expert-demo":

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lerobot_ros.features.mapping import EMBEDDED_MAPPING_FILE, FeatureMapping, load_mapping
 from lerobot_ros.resources import share_dir
 
 SHIPPED_POLICY = "models/act_panda_pick_cube"
@@ -101,6 +102,39 @@ def common_image_size(cameras: tuple[CameraInput, ...]) -> tuple[int, int] | Non
     """(height, width) shared by every camera, or None (none, or sizes differ)."""
     sizes = {(camera.height, camera.width) for camera in cameras}
     return sizes.pop() if len(sizes) == 1 else None
+
+
+def training_dataset_root(checkpoint: Path) -> Path | None:
+    """The dataset a checkpoint was trained on, from the train_config.json LeRobot's training
+    saves beside it (its root, else LeRobot's cache dir of its repo id); None if unknown."""
+    try:
+        dataset = json.loads((checkpoint / "train_config.json").read_text()).get("dataset") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    if dataset.get("root"):
+        return Path(dataset["root"]).expanduser()
+    if dataset.get("repo_id"):
+        from lerobot.utils.constants import HF_LEROBOT_HOME
+
+        return HF_LEROBOT_HOME / dataset["repo_id"]
+    return None
+
+
+def trained_mapping_path(checkpoint: Path) -> Path | None:
+    """The mapping file a checkpoint was trained with: beside it (lerobot-ros attach-mapping),
+    else in the meta/ of its training dataset; None if neither exists."""
+    beside = checkpoint / EMBEDDED_MAPPING_FILE
+    if beside.is_file():
+        return beside
+    root = training_dataset_root(checkpoint)
+    in_dataset = root / "meta" / EMBEDDED_MAPPING_FILE if root is not None else None
+    return in_dataset if in_dataset is not None and in_dataset.is_file() else None
+
+
+def trained_mapping(checkpoint: Path) -> FeatureMapping | None:
+    """The feature mapping a checkpoint was trained with (MappingError if it is unreadable)."""
+    path = trained_mapping_path(checkpoint)
+    return None if path is None else load_mapping(path)
 
 
 @dataclass

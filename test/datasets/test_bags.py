@@ -22,7 +22,12 @@ from synthetic_bag import (
 )
 
 from lerobot_ros.datasets.bags import BagError, bag2dataset, dataset2bag, typestore
-from lerobot_ros.features.mapping import parse_mapping
+from lerobot_ros.features.mapping import (
+    EMBEDDED_MAPPING_FILE,
+    load_mapping,
+    mapping_document,
+    parse_mapping,
+)
 from lerobot_ros.orchestration.cli import main
 
 STATE, ENV, IMAGE, ACTION = (
@@ -62,7 +67,9 @@ def converted(synthetic_bag, tmp_path_factory):
 
 
 def test_frames_episodes_and_features(converted):
-    summary, dataset, _ = converted
+    summary, dataset, root = converted
+    written = load_mapping(root / "meta" / EMBEDDED_MAPPING_FILE)  # travels with the data
+    assert mapping_document(written) == mapping_document(parse_mapping(mapping_dict()))
     # Two episodes of 30 status steps: 29/30 s each, a tick at both ends -> duration x fps + 1.
     assert summary["episode_lengths"] == [STEPS, STEPS]
     assert summary["frames"] == dataset.num_frames == 2 * STEPS

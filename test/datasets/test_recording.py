@@ -16,7 +16,12 @@ from lerobot_ros.datasets.recording import (
     LiveSampler,
     RecordingError,
 )
-from lerobot_ros.features.mapping import parse_mapping
+from lerobot_ros.features.mapping import (
+    EMBEDDED_MAPPING_FILE,
+    load_mapping,
+    mapping_document,
+    parse_mapping,
+)
 
 FPS = 10
 
@@ -99,7 +104,13 @@ def _frame(mapping, value: int) -> dict:
 
 def _writer(root, mapping, **kwargs) -> DatasetWriter:
     return DatasetWriter(
-        root, "test/writer", FPS, mapping.lerobot_features(), min_free_mb=0.01, **kwargs
+        root,
+        "test/writer",
+        FPS,
+        mapping.lerobot_features(),
+        min_free_mb=0.01,
+        mapping=mapping,
+        **kwargs,
     ).open()
 
 
@@ -119,6 +130,8 @@ def test_every_saved_episode_is_closed_on_disk(mapping, tmp_path):
     """No finalize(): each saved episode must already be readable (as after a kill)."""
     root = tmp_path / "dataset"
     writer = _writer(root, mapping)
+    written = load_mapping(root / "meta" / EMBEDDED_MAPPING_FILE)  # travels with the data
+    assert mapping_document(written) == mapping_document(mapping)
     _write_episode(writer, mapping, 5)
     _write_episode(writer, mapping, 7, start=50)
     for i in range(3):  # an episode in progress, never saved
@@ -156,7 +169,8 @@ def test_an_info_json_cut_short_is_recreated_only_when_nothing_was_saved(mapping
     root = tmp_path / "created"
     _writer(root, mapping).close()
     info = root / "meta" / "info.json"
-    assert [p for p in root.rglob("*") if p.is_file()] == [info]
+    written = {p for p in root.rglob("*") if p.is_file()}
+    assert written == {info, root / "meta" / EMBEDDED_MAPPING_FILE}
     info.write_text(info.read_text()[:300])
     writer = _writer(root, mapping)
     _write_episode(writer, mapping, 3)

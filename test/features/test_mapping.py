@@ -8,7 +8,10 @@ from lerobot_ros.features.mapping import (
     OBS_STATE,
     MappingError,
     load_mapping,
+    mapping_differences,
+    mapping_document,
     parse_mapping,
+    save_mapping,
 )
 from lerobot_ros.resources import share_dir
 from lerobot_ros.robots import panda
@@ -96,3 +99,30 @@ def test_missing_and_malformed_files(tmp_path):
     bad.write_text("fps: [30\n")
     with pytest.raises(MappingError, match="not valid YAML"):
         load_mapping(bad)
+
+
+def test_a_saved_mapping_reads_back_the_same(tmp_path):
+    mapping = load_mapping(shipped_path())
+    saved = load_mapping(save_mapping(mapping, tmp_path / "m.yaml"))
+    assert saved == parse_mapping(mapping_document(mapping), str(tmp_path / "m.yaml"))
+    assert mapping_document(saved) == mapping_document(mapping)
+    assert saved.robot == "panda" and not list(tmp_path.glob("*.partial"))
+
+
+def test_differences_that_would_skew_a_policy_are_named_and_topics_are_not():
+    trained = load_mapping(shipped_path())
+    raw = shipped_raw()
+    raw["observation"]["state"]["topic"] = "/robot_a/joint_states"  # another namespace: fine
+    raw["observation"]["images"]["front"]["height"] = 96  # the policy's size wins: fine
+    assert mapping_differences(trained, parse_mapping(raw)) == []
+    raw["fps"] = 15
+    raw["observation"]["state"]["field"] = "velocity"
+    del raw["observation"]["images"]["wrist"]
+    raw["action"]["names"] = list(reversed(panda.JOINT_NAMES))
+    differences = mapping_differences(trained, parse_mapping(raw))
+    assert differences[:3] == [
+        "fps: trained 30.0, given 15.0",
+        "observation.state field: trained 'position', given 'velocity'",
+        "cameras: trained ['front', 'wrist'], given ['front']",
+    ]
+    assert differences[3].startswith("action names: trained ['panda_joint1'")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -13,6 +14,8 @@ from lerobot_ros.policy.loading import (
     common_image_size,
     load_policy,
     shipped_policy_dir,
+    trained_mapping,
+    trained_mapping_path,
 )
 
 
@@ -76,3 +79,26 @@ def test_a_checkpoint_config_without_readable_inputs_is_named(checkpoint_config)
     (path / "config.json").write_text("{not json")
     with pytest.raises(PolicyLoadError, match="config.json"):
         checkpoint_cameras(path)
+
+
+def test_the_trained_mapping_is_found_beside_the_checkpoint_or_in_its_dataset(
+    checkpoint_config, tmp_path
+):
+    from lerobot_ros.features.mapping import EMBEDDED_MAPPING_FILE, load_mapping, save_mapping
+    from lerobot_ros.resources import config_path
+
+    checkpoint = checkpoint_config({})
+    assert trained_mapping_path(checkpoint) is None  # no train_config.json, nothing beside
+    mapping = load_mapping(config_path("features/panda_pick_cube.yaml"))
+    dataset = tmp_path / "dataset"
+    (dataset / "meta").mkdir(parents=True)
+    save_mapping(mapping, dataset / "meta" / EMBEDDED_MAPPING_FILE)
+    train_config = {"dataset": {"repo_id": "user/data", "root": str(dataset)}}
+    (checkpoint / "train_config.json").write_text(json.dumps(train_config))
+    assert trained_mapping_path(checkpoint) == dataset / "meta" / EMBEDDED_MAPPING_FILE
+    assert trained_mapping(checkpoint).state == mapping.state
+    save_mapping(mapping, checkpoint / EMBEDDED_MAPPING_FILE)
+    assert trained_mapping_path(checkpoint) == checkpoint / EMBEDDED_MAPPING_FILE
+    (checkpoint / "train_config.json").write_text("{not json")  # unreadable: not a source
+    (checkpoint / EMBEDDED_MAPPING_FILE).unlink()
+    assert trained_mapping_path(checkpoint) is None

@@ -11,7 +11,7 @@ from geometry_msgs.msg import Pose
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import SetBool
-from tiny_training import untrained_act
+from tiny_training import attach_mapping, untrained_act
 from visualization_msgs.msg import Marker, MarkerArray
 
 from lerobot_ros.interfaces import PolicyStatus
@@ -225,19 +225,19 @@ SMALL_ARM_URDF = """<robot name="small_arm">
 SMALL_ARM_JOINTS = ["base_yaw", "elbow", "gripper"]
 
 
-def small_arm_files(tmp_path, action_names=SMALL_ARM_JOINTS):  # noqa: ANN001, ANN201
+def small_arm_files(tmp_path, names=SMALL_ARM_JOINTS, file="small_arm.yaml"):  # noqa: ANN001, ANN201
     urdf = tmp_path / "small_arm.urdf"
     urdf.write_text(SMALL_ARM_URDF)
-    mapping = tmp_path / "small_arm.yaml"
+    mapping = tmp_path / file
     mapping.write_text(
         yaml.safe_dump(
             {
                 "fps": 30,
                 "observation": {
-                    "state": {"topic": "/small_arm/joint_states", "names": SMALL_ARM_JOINTS},
+                    "state": {"topic": "/small_arm/joint_states", "names": names},
                     "environment_state": {"topic": topics.SCENE_MARKERS, "marker": "cube"},
                 },
-                "action": {"topic": "/small_arm/commands", "names": action_names},
+                "action": {"topic": "/small_arm/commands", "names": names},
             }
         )
     )
@@ -250,12 +250,12 @@ def small_arm_files(tmp_path, action_names=SMALL_ARM_JOINTS):  # noqa: ANN001, A
 def test_a_robot_that_is_not_the_panda_takes_names_and_limits_from_its_urdf(
     start_node, probe, tmp_path
 ):
+    """...and the mapping the checkpoint carries (lerobot-ros attach-mapping) is the default."""
     urdf, mapping, policy = small_arm_files(tmp_path)
+    attach_mapping(policy, "--mapping", str(mapping))
     start_node(
         "lerobot_ros.nodes.policy_node",
-        policy_parameters(
-            policy_path=str(policy), mapping=str(mapping), robot_description=str(urdf)
-        ),
+        policy_parameters(policy_path=str(policy), robot_description=str(urdf)),
     )
     statuses = probe.collect(PolicyStatus, topics.POLICY_STATUS, qos.STATE)
     commands = probe.collect(Float64MultiArray, "/small_arm/commands", qos.COMMAND)
@@ -293,3 +293,23 @@ def test_a_joint_the_urdf_lacks_fails_configure_naming_it(start_node, tmp_path):
     assert "configure failed" in log and "robot 'small_arm' has no movable joint 'wrist'" in log, (
         log[-2000:]
     )
+
+
+def test_a_mapping_contradicting_the_trained_one_is_refused_naming_the_difference(
+    start_node, tmp_path
+):
+    urdf, trained, policy = small_arm_files(tmp_path)
+    attach_mapping(policy, "--mapping", str(trained))
+    swapped = ["elbow", "base_yaw", "gripper"]  # same joints, another order: silent skew
+    _, given, _ = small_arm_files(tmp_path, swapped, file="swapped.yaml")
+    process = start_node(
+        "lerobot_ros.nodes.policy_node",
+        policy_parameters(policy_path=str(policy), mapping=str(given), robot_description=str(urdf)),
+    )
+    assert process.process.wait(timeout=120) != 0
+    log = process.log_text()
+    assert "contradicts the mapping the policy was trained with" in log, log[-2000:]
+    assert (
+        "observation.state names: trained ['base_yaw', 'elbow', 'gripper'], given "
+        "['elbow', 'base_yaw', 'gripper']" in log
+    ), log[-2000:]

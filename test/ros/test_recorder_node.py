@@ -19,12 +19,13 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64MultiArray
-from tiny_training import train_tiny_act
+from tiny_training import attach_mapping, train_tiny_act
 from visualization_msgs.msg import MarkerArray
 
 from lerobot_ros.datasets import bags
-from lerobot_ros.features.mapping import load_mapping
+from lerobot_ros.features.mapping import EMBEDDED_MAPPING_FILE, load_mapping, mapping_document
 from lerobot_ros.interfaces import RecorderStatus, TaskStatus
+from lerobot_ros.policy.loading import trained_mapping
 from lerobot_ros.resources import config_path
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.recorder_client import RecorderClient
@@ -281,6 +282,14 @@ def test_a_policy_trains_on_the_recording(graph, recorded, tmp_path):
     checkpoint = train_tiny_act(graph["root"], REPO_ID, tmp_path / "train", steps=3)
     assert (checkpoint / "model.safetensors").is_file()
     assert json.loads((checkpoint / "config.json").read_text())["type"] == "act"
+    # The mapping travels with the data: the recorder wrote it into the dataset's meta/, and
+    # the checkpoint finds it through the dataset its train_config.json names.
+    recorded_with = mapping_document(load_mapping(MAPPING))
+    assert mapping_document(trained_mapping(checkpoint)) == recorded_with
+    assert "lerobot_ros_mapping.yaml (from " in attach_mapping(checkpoint)
+    beside = checkpoint / EMBEDDED_MAPPING_FILE
+    assert mapping_document(load_mapping(beside)) == recorded_with
+    assert trained_mapping(checkpoint).source == str(beside)  # beside the checkpoint wins
 
 
 def _lerobot_cli(name: str, *arguments: str, timeout: float) -> None:

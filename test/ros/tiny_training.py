@@ -3,6 +3,8 @@ trained on a dataset they recorded (offline: no pretrained backbone)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 
@@ -129,3 +131,16 @@ def untrained_diffusion(path: Path) -> Path:
     for part in (policy, preprocessor, postprocessor):
         part.save_pretrained(path)
     return path
+
+
+def attach_mapping(checkpoint: Path, *arguments: str) -> str:
+    """``lerobot-ros attach-mapping CHECKPOINT ...`` as a user runs it; returns its output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "lerobot_ros.orchestration.cli", "attach-mapping", str(checkpoint)]
+        + list(arguments),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout

@@ -205,7 +205,8 @@ def _read_info(info_path: Path) -> dict | None:
         return json.loads(info_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         root = info_path.parent.parent
-        others = [p for p in root.rglob("*") if p.is_file() and p != info_path]
+        ours = {info_path, info_path.with_name(EMBEDDED_MAPPING_FILE)}  # written at creation
+        others = [p for p in root.rglob("*") if p.is_file() and p not in ours]
         if not others:
             return None
         raise RecordingError(

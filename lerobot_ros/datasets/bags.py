@@ -20,8 +20,9 @@ Time is handled in integer nanoseconds, so ticks land exactly on stamps written 
 grid (``dataset2bag`` output converts back frame for frame).
 
 ``dataset2bag`` writes a dataset as an MCAP rosbag2 that ``ros2 bag play`` replays: per frame
-JointState, MarkerArray (the environment-state marker), rgb8 Images, the action command and
-``/task/status``, all stamped (header and bag time) with episode time laid end to end.
+JointState, MarkerArray (the environment-state marker), rgb8 Images (PNG CompressedImages for
+compressed cameras), the action command and ``/task/status``, all stamped (header and bag
+time) with episode time laid end to end.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
+import cv2
 import numpy as np
 import yaml
 from rosbags.interfaces import Nodetype
@@ -58,7 +60,9 @@ from lerobot_ros.features.alignment import NotReady, ObservationAligner
 from lerobot_ros.features.mapping import (
     ACTION,
     ACTION_MESSAGE_TYPES,
+    COMPRESSED_IMAGE_TYPE,
     EMBEDDED_MAPPING_FILE,
+    IMAGE_MESSAGE_TYPES,
     IMAGE_TYPE,
     JOINT_STATE_TYPE,
     MARKER_ARRAY_TYPE,
@@ -562,7 +566,8 @@ def dataset2bag(
                 pose.topic, MARKER_ARRAY, typestore=store
             )
         for image in mapping.images:
-            conn[image.key] = writer.add_connection(image.topic, IMAGE, typestore=store)
+            image_type = IMAGE_MESSAGE_TYPES[image.type]
+            conn[image.key] = writer.add_connection(image.topic, image_type, typestore=store)
 
         def write(key: str, msgtype: str, msg: Any, stamp: int) -> None:  # noqa: ANN401
             writer.write(conn[key], stamp, store.serialize_cdr(msg, msgtype))
@@ -621,18 +626,25 @@ def dataset2bag(
             for image in mapping.images:
                 pixels = _to_uint8_hwc(item[image.key])
                 height, width, _ = pixels.shape
-                msg = types[IMAGE](
-                    header=types["std_msgs/msg/Header"](
-                        stamp=_time(store, stamp), frame_id=f"{image.name}_camera_optical_frame"
-                    ),
-                    height=height,
-                    width=width,
-                    encoding="rgb8",
-                    is_bigendian=0,
-                    step=width * 3,
-                    data=pixels.reshape(-1),
+                image_header = types["std_msgs/msg/Header"](
+                    stamp=_time(store, stamp), frame_id=f"{image.name}_camera_optical_frame"
                 )
-                write(image.key, IMAGE, msg, stamp)
+                if image.type == "compressed_image":  # PNG: the frames come back exactly
+                    _, png = cv2.imencode(".png", np.ascontiguousarray(pixels[..., ::-1]))
+                    msg = types[COMPRESSED_IMAGE_TYPE](
+                        header=image_header, format="png", data=png.reshape(-1)
+                    )
+                else:  # rgb8 (a depth camera's frames come back as the shaded rgb8 stored)
+                    msg = types[IMAGE](
+                        header=image_header,
+                        height=height,
+                        width=width,
+                        encoding="rgb8",
+                        is_bigendian=0,
+                        step=width * 3,
+                        data=pixels.reshape(-1),
+                    )
+                write(image.key, IMAGE_MESSAGE_TYPES[image.type], msg, stamp)
             status = types[TASK_STATUS](
                 header=header,
                 episode_index=item_episode,

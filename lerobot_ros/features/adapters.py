@@ -10,7 +10,7 @@ import math
 
 import cv2
 import numpy as np
-from sensor_msgs.msg import Image, JointState
+from sensor_msgs.msg import CompressedImage, Image, JointState
 from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 from visualization_msgs.msg import MarkerArray
@@ -84,15 +84,67 @@ def trajectory_target(msg: JointTrajectory, spec: ActionOutput) -> np.ndarray:
     return command_vector([target[index[n]] for n in spec.names], spec.names, spec.topic)
 
 
-def image_array(msg: Image, spec: ImageInput) -> np.ndarray:
-    """(H, W, 3) uint8 RGB at the mapped size (resized with area interpolation if needed)."""
+# Depth encodings and the unit (m) of one of their values.
+DEPTH_ENCODINGS = {"16UC1": 0.001, "mono16": 0.001, "32FC1": 1.0}
+IMAGE_ENCODINGS = ("rgb8", "bgr8", "mono8", *DEPTH_ENCODINGS)
+
+
+def image_array(msg: Image | CompressedImage, spec: ImageInput) -> np.ndarray:
+    """(H, W, 3) uint8 RGB at the mapped size (resized with area interpolation if needed),
+    from any image the mapping allows: rgb8/bgr8/mono8, depth (shaded 0..depth_max m, white
+    beyond, black where unknown), or a jpeg/png CompressedImage."""
     try:
-        pixels = image_to_rgb(msg)
+        if spec.type == "compressed_image":
+            pixels = _decode_compressed(msg)
+        elif msg.encoding not in IMAGE_ENCODINGS:
+            raise ValueError(
+                f"unsupported image encoding {msg.encoding!r} (expected "
+                f"{', '.join(IMAGE_ENCODINGS)}, or a compressed_image input)"
+            )
+        elif msg.encoding == "mono8":
+            pixels = np.repeat(_plane(msg, np.uint8)[..., None], 3, axis=2)
+        elif msg.encoding in DEPTH_ENCODINGS:
+            pixels = _shade_depth(msg, spec.depth_max)
+        else:
+            pixels = image_to_rgb(msg)
     except ValueError as error:
         raise InputError(f"{spec.topic}: {error}") from None
     if pixels.shape[:2] != (spec.height, spec.width):
         pixels = cv2.resize(pixels, (spec.width, spec.height), interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(pixels)
+
+
+def _plane(msg: Image, dtype: type) -> np.ndarray:
+    """The (H, W) single-channel buffer of ``msg``, checked against its size and step."""
+    itemsize = np.dtype(dtype).itemsize
+    if msg.height == 0 or msg.width == 0:
+        raise ValueError(f"empty image ({msg.width}x{msg.height})")
+    if msg.step != msg.width * itemsize or len(msg.data) != msg.height * msg.step:
+        raise ValueError(
+            f"{msg.encoding} buffer of {len(msg.data)} bytes does not match "
+            f"{msg.width}x{msg.height}, step {msg.step}"
+        )
+    order = ">" if msg.is_bigendian else "<"
+    return np.frombuffer(bytes(msg.data), dtype=np.dtype(dtype).newbyteorder(order)).reshape(
+        msg.height, msg.width
+    )
+
+
+def _shade_depth(msg: Image, depth_max: float) -> np.ndarray:
+    unit = DEPTH_ENCODINGS[msg.encoding]
+    raw = _plane(msg, np.float32 if msg.encoding == "32FC1" else np.uint16)
+    meters = raw.astype(np.float64) * unit
+    known = np.isfinite(meters) & (meters > 0)  # 0 and NaN: no depth measured there
+    shade = np.where(known, np.clip(meters / depth_max, 0.0, 1.0) * 255.0, 0.0)
+    return np.repeat(np.round(shade).astype(np.uint8)[..., None], 3, axis=2)
+
+
+def _decode_compressed(msg: CompressedImage) -> np.ndarray:
+    buffer = np.frombuffer(bytes(msg.data), dtype=np.uint8)
+    bgr = cv2.imdecode(buffer, cv2.IMREAD_COLOR) if buffer.size else None
+    if bgr is None:
+        raise ValueError(f"cannot decode the {msg.format or 'unnamed'} image ({buffer.size} bytes)")
+    return bgr[..., ::-1]
 
 
 def action_message(

@@ -8,8 +8,15 @@ A mapping (YAML, see ``config/features/panda_pick_cube.yaml``) has
 ``observation``
   ``state``               ``{topic, type: joint_state, field: position|velocity|effort, names}``
   ``environment_state``   optional ``{topic, type: marker_pose, marker, fields}``
-  ``images``              optional ``{name: {topic, height, width}}`` (rgb8/bgr8 in, resized)
+  ``images``              optional ``{name: {topic, height, width, type, depth_max}}``:
+                          ``type: image`` (sensor_msgs/Image: rgb8, bgr8, mono8, or depth as
+                          16UC1 mm / 32FC1 m, shaded 0..``depth_max`` m) or
+                          ``compressed_image`` (sensor_msgs/CompressedImage, jpeg/png);
+                          resized to height x width
 ``action``        ``{topic, type: position_command|joint_trajectory, names}``
+
+Every input may say ``reliability: reliable|best_effort`` (its subscription's QoS; default:
+the node's profile for that kind of input).
 
 Parsing is strict: unknown keys, wrong types and empty name lists are errors that say where.
 """
@@ -31,6 +38,9 @@ ACTION = "action"
 
 POSE_FIELDS = ("x", "y", "z", "qw", "qx", "qy", "qz")
 JOINT_FIELDS = ("position", "velocity", "effort")
+RELIABILITIES = ("reliable", "best_effort")
+DEFAULT_DEPTH_MAX = 3.0  # m: depth images shade 0..depth_max, farther is white
+MAX_DEPTH = 1000.0
 ACTION_TYPES = ("position_command", "joint_trajectory")
 # Bounds that catch configuration mistakes: 1/fps must fit a ROS Duration and no control
 # loop here ticks faster than 1 kHz; an image must fit an int32-indexed buffer.
@@ -49,6 +59,8 @@ EMBEDDED_MAPPING_FILE = "lerobot_ros_mapping.yaml"
 JOINT_STATE_TYPE = "sensor_msgs/msg/JointState"
 MARKER_ARRAY_TYPE = "visualization_msgs/msg/MarkerArray"
 IMAGE_TYPE = "sensor_msgs/msg/Image"
+COMPRESSED_IMAGE_TYPE = "sensor_msgs/msg/CompressedImage"
+IMAGE_MESSAGE_TYPES = {"image": IMAGE_TYPE, "compressed_image": COMPRESSED_IMAGE_TYPE}
 ACTION_MESSAGE_TYPES = {
     "position_command": "std_msgs/msg/Float64MultiArray",
     "joint_trajectory": "trajectory_msgs/msg/JointTrajectory",
@@ -65,6 +77,7 @@ class StateInput:
     names: tuple[str, ...]
     field: str = "position"
     type: str = "joint_state"
+    reliability: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,7 @@ class PoseInput:
     marker: str
     fields: tuple[str, ...] = POSE_FIELDS
     type: str = "marker_pose"
+    reliability: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +95,9 @@ class ImageInput:
     topic: str
     height: int
     width: int
+    type: str = "image"  # or compressed_image
+    depth_max: float = DEFAULT_DEPTH_MAX
+    reliability: str | None = None
 
     @property
     def key(self) -> str:
@@ -118,9 +135,17 @@ class FeatureMapping:
         if self.environment_state is not None:
             types[OBS_ENVIRONMENT_STATE] = (self.environment_state.topic, MARKER_ARRAY_TYPE)
         for image in self.images:
-            types[image.key] = (image.topic, IMAGE_TYPE)
+            types[image.key] = (image.topic, IMAGE_MESSAGE_TYPES[image.type])
         types[ACTION] = (self.action.topic, ACTION_MESSAGE_TYPES[self.action.type])
         return types
+
+    def reliability(self, key: str) -> str | None:
+        """The QoS reliability the mapping asks for on input ``key`` (None: the default)."""
+        if key == OBS_STATE:
+            return self.state.reliability
+        if key == OBS_ENVIRONMENT_STATE and self.environment_state is not None:
+            return self.environment_state.reliability
+        return self.image(key).reliability
 
     def image(self, key: str) -> ImageInput:
         for image in self.images:
@@ -197,24 +222,39 @@ def mapping_document(mapping: FeatureMapping) -> dict[str, Any]:
     """The YAML document of ``mapping`` (what parse_mapping reads back to the same mapping)."""
     state = mapping.state
     observation: dict[str, Any] = {
-        "state": {
-            "topic": state.topic,
-            "type": state.type,
-            "field": state.field,
-            "names": list(state.names),
-        }
+        "state": _with_reliability(
+            {
+                "topic": state.topic,
+                "type": state.type,
+                "field": state.field,
+                "names": list(state.names),
+            },
+            state.reliability,
+        )
     }
     if mapping.environment_state is not None:
         pose = mapping.environment_state
-        observation["environment_state"] = {
-            "topic": pose.topic,
-            "type": pose.type,
-            "marker": pose.marker,
-            "fields": list(pose.fields),
-        }
+        observation["environment_state"] = _with_reliability(
+            {
+                "topic": pose.topic,
+                "type": pose.type,
+                "marker": pose.marker,
+                "fields": list(pose.fields),
+            },
+            pose.reliability,
+        )
     if mapping.images:
         observation["images"] = {
-            image.name: {"topic": image.topic, "height": image.height, "width": image.width}
+            image.name: _with_reliability(
+                {
+                    "topic": image.topic,
+                    "height": image.height,
+                    "width": image.width,
+                    "type": image.type,
+                    "depth_max": image.depth_max,
+                },
+                image.reliability,
+            )
             for image in mapping.images
         }
     document: dict[str, Any] = {} if mapping.robot is None else {"robot": mapping.robot}
@@ -229,6 +269,10 @@ def mapping_document(mapping: FeatureMapping) -> dict[str, Any]:
         },
     }
     return document
+
+
+def _with_reliability(section: dict[str, Any], reliability: str | None) -> dict[str, Any]:
+    return section if reliability is None else {**section, "reliability": reliability}
 
 
 def save_mapping(mapping: FeatureMapping, path: str | Path) -> Path:
@@ -291,6 +335,13 @@ def _topic(raw: Any, where: str) -> str:
     return raw
 
 
+def _reliability(raw: Mapping, where: str) -> str | None:
+    value = raw.get("reliability")
+    if value is not None and value not in RELIABILITIES:
+        raise MappingError(f"{where}.reliability must be one of {RELIABILITIES}, got {value!r}")
+    return value
+
+
 def _names(raw: Any, default: tuple[str, ...] | None, where: str) -> tuple[str, ...]:
     if raw is None:
         if default is None:
@@ -347,7 +398,7 @@ def parse_mapping(raw: Any, source: str = "<memory>") -> FeatureMapping:
     )
     where = f"{source}: observation.state"
     raw_state = _section(
-        observation["state"], where, {"topic", "type", "field", "names"}, {"topic"}
+        observation["state"], where, {"topic", "type", "field", "names", "reliability"}, {"topic"}
     )
     if raw_state.get("type", "joint_state") != "joint_state":
         raise MappingError(f"{where}.type must be joint_state, got {raw_state['type']!r}")
@@ -358,6 +409,7 @@ def parse_mapping(raw: Any, source: str = "<memory>") -> FeatureMapping:
         _topic(raw_state["topic"], where),
         _names(raw_state.get("names"), default_names, where),
         field,
+        reliability=_reliability(raw_state, where),
     )
 
     environment_state = None
@@ -366,7 +418,7 @@ def parse_mapping(raw: Any, source: str = "<memory>") -> FeatureMapping:
         raw_pose = _section(
             observation["environment_state"],
             where,
-            {"topic", "type", "marker", "fields"},
+            {"topic", "type", "marker", "fields", "reliability"},
             {"topic", "marker"},
         )
         if raw_pose.get("type", "marker_pose") != "marker_pose":
@@ -385,7 +437,12 @@ def parse_mapping(raw: Any, source: str = "<memory>") -> FeatureMapping:
         fields = tuple(fields)
         if not isinstance(raw_pose["marker"], str) or not raw_pose["marker"]:
             raise MappingError(f"{where}.marker must be a marker name (its text field)")
-        environment_state = PoseInput(_topic(raw_pose["topic"], where), raw_pose["marker"], fields)
+        environment_state = PoseInput(
+            _topic(raw_pose["topic"], where),
+            raw_pose["marker"],
+            fields,
+            reliability=_reliability(raw_pose, where),
+        )
 
     images = []
     raw_images = observation.get("images") or {}
@@ -396,14 +453,29 @@ def parse_mapping(raw: Any, source: str = "<memory>") -> FeatureMapping:
         if not isinstance(name, str) or not name.isidentifier():
             raise MappingError(f"{where}: image names must be identifiers like front or wrist")
         spec = _section(
-            raw_image, where, {"topic", "height", "width"}, {"topic", "height", "width"}
+            raw_image,
+            where,
+            {"topic", "height", "width", "type", "depth_max", "reliability"},
+            {"topic", "height", "width"},
         )
+        kind = spec.get("type", "image")
+        if kind not in IMAGE_MESSAGE_TYPES:
+            raise MappingError(
+                f"{where}.type must be one of {tuple(IMAGE_MESSAGE_TYPES)}, got {kind!r}"
+            )
         images.append(
             ImageInput(
                 name,
                 _topic(spec["topic"], where),
                 int(_positive(spec["height"], f"{where}.height", MAX_IMAGE_SIDE, integer=True)),
                 int(_positive(spec["width"], f"{where}.width", MAX_IMAGE_SIDE, integer=True)),
+                kind,
+                float(
+                    _positive(
+                        spec.get("depth_max", DEFAULT_DEPTH_MAX), f"{where}.depth_max", MAX_DEPTH
+                    )
+                ),
+                _reliability(spec, where),
             )
         )
 

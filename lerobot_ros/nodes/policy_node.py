@@ -32,7 +32,7 @@ from rclpy.clock import Clock, ClockType
 from rclpy.experimental import EventsExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.task import Future
-from sensor_msgs.msg import Image, JointState
+from sensor_msgs.msg import CompressedImage, Image, JointState
 from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import SetBool
 from trajectory_msgs.msg import JointTrajectory
@@ -231,26 +231,22 @@ class PolicyNode(LifecycleNode):
 
     def _create_io(self) -> None:
         mapping = self.mapping
+        kinds = {
+            OBS_STATE: (JointState, qos.STATE),
+            OBS_ENVIRONMENT_STATE: (MarkerArray, qos.STATE),
+        }
+        for image in mapping.images:
+            image_class = CompressedImage if image.type == "compressed_image" else Image
+            kinds[image.key] = (image_class, qos.IMAGE)
         self._subscriptions_io = [
             self.create_subscription(
-                JointState, mapping.state.topic, lambda m: self.on_input(OBS_STATE, m), qos.STATE
+                kinds[key][0],
+                self.input_topics[key],
+                lambda m, k=key: self.on_input(k, m),
+                qos.with_reliability(kinds[key][1], mapping.reliability(key)),
             )
+            for key in mapping.input_keys
         ]
-        if mapping.environment_state is not None:
-            self._subscriptions_io.append(
-                self.create_subscription(
-                    MarkerArray,
-                    mapping.environment_state.topic,
-                    lambda m: self.on_input(OBS_ENVIRONMENT_STATE, m),
-                    qos.STATE,
-                )
-            )
-        for image in mapping.images:
-            self._subscriptions_io.append(
-                self.create_subscription(
-                    Image, image.topic, lambda m, k=image.key: self.on_input(k, m), qos.IMAGE
-                )
-            )
         action_type = (
             Float64MultiArray if mapping.action.type == "position_command" else JointTrajectory
         )

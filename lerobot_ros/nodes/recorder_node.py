@@ -26,7 +26,7 @@ from rclpy.clock import Clock, ClockType
 from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import Image, JointState
+from sensor_msgs.msg import CompressedImage, Image, JointState
 from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
@@ -63,6 +63,7 @@ _MESSAGE_CLASSES = {
     "sensor_msgs/msg/JointState": JointState,
     "visualization_msgs/msg/MarkerArray": MarkerArray,
     "sensor_msgs/msg/Image": Image,
+    "sensor_msgs/msg/CompressedImage": CompressedImage,
     "std_msgs/msg/Float64MultiArray": Float64MultiArray,
     "trajectory_msgs/msg/JointTrajectory": JointTrajectory,
 }
@@ -157,7 +158,12 @@ class RecorderNode(Node):
                 callback = lambda msg, key=key, convert=converters[key]: self._on_input(  # noqa: E731
                     key, msg, convert
                 )
-            self.create_subscription(_MESSAGE_CLASSES[type_name], topic, callback, RECORDING)
+            profile = (
+                RECORDING
+                if key == ACTION
+                else qos.with_reliability(RECORDING, self.mapping.reliability(key))
+            )
+            self.create_subscription(_MESSAGE_CLASSES[type_name], topic, callback, profile)
 
     def _on_input(self, key: str, msg: Any, convert: Any) -> None:  # noqa: ANN401
         try:

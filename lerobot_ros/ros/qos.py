@@ -29,3 +29,17 @@ TASK_STATUS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 # subscribers may ask for best effort (sensor data QoS), which is compatible.
 IMAGE = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
 SENSOR_SUBSCRIPTION = qos_profile_sensor_data
+
+
+def with_reliability(profile: QoSProfile, reliability: str | None) -> QoSProfile:
+    """``profile`` with a feature mapping's reliability for one input (None: unchanged)."""
+    if reliability is None:
+        return profile
+    return QoSProfile(
+        depth=profile.depth,
+        history=profile.history,
+        durability=profile.durability,
+        reliability=ReliabilityPolicy.BEST_EFFORT
+        if reliability == "best_effort"
+        else ReliabilityPolicy.RELIABLE,
+    )

@@ -63,7 +63,11 @@ def test_images_are_converted_and_resized():
 @pytest.mark.parametrize(
     "msg, message",
     [
-        (image(6, 4, "mono8"), "unsupported image encoding"),
+        (
+            image(6, 4, "yuv422"),
+            r"unsupported image encoding 'yuv422' \(expected rgb8, bgr8, mono8",
+        ),
+        (image(6, 4, "mono8"), "mono8 buffer of 72 bytes does not match 6x4, step 18"),
         (image(6, 4, data=b"\x00" * 10), "does not match"),
     ],
 )
@@ -88,3 +92,52 @@ def test_action_messages():
         adapters.action_message(np.array([np.nan, 0.0]), spec, 0.0, 0.1)
     with pytest.raises(adapters.InputError, match="expects 2"):
         adapters.action_message(np.zeros(3), spec, 0.0, 0.1)
+
+
+def _mono(encoding: str, values: np.ndarray) -> Image:
+    height, width = values.shape
+    return Image(
+        height=height,
+        width=width,
+        encoding=encoding,
+        step=width * values.dtype.itemsize,
+        data=values.tobytes(),
+    )
+
+
+def test_mono8_becomes_gray_rgb():
+    values = np.arange(24, dtype=np.uint8).reshape(4, 6)
+    pixels = adapters.image_array(_mono("mono8", values), IMAGE)
+    assert pixels.shape == (4, 6, 3)
+    np.testing.assert_array_equal(pixels[..., 0], values)
+    np.testing.assert_array_equal(pixels[..., 2], values)
+
+
+def test_depth_is_shaded_up_to_depth_max_and_unknown_is_black():
+    depth = ImageInput("depth", "/camera/depth/image_raw", 1, 4, depth_max=2.0)
+    millimeters = np.array([[0, 1000, 2000, 5000]], dtype=np.uint16)  # 0: no reading
+    shaded = adapters.image_array(_mono("16UC1", millimeters), depth)
+    np.testing.assert_array_equal(shaded[0, :, 0], [0, 128, 255, 255])
+    meters = np.array([[np.nan, 0.5, 1.0, 2.0]], dtype=np.float32)
+    shaded = adapters.image_array(_mono("32FC1", meters), depth)
+    np.testing.assert_array_equal(shaded[0, :, 1], [0, 64, 128, 255])
+    short = Image(height=1, width=4, encoding="16UC1", step=8, data=bytes(6))
+    with pytest.raises(adapters.InputError, match="16UC1 buffer of 6 bytes does not match"):
+        adapters.image_array(short, depth)
+
+
+@pytest.mark.parametrize("extension", [".png", ".jpg"])
+def test_compressed_images_are_decoded_to_rgb(extension):
+    import cv2
+    from sensor_msgs.msg import CompressedImage
+
+    rgb = np.zeros((4, 6, 3), dtype=np.uint8)
+    rgb[..., 0] = 200  # red: a channel swap shows
+    _, encoded = cv2.imencode(extension, rgb[..., ::-1])
+    spec = ImageInput("front", "/camera/front/image_raw/compressed", 4, 6, "compressed_image")
+    msg = CompressedImage(format=extension[1:], data=encoded.tobytes())
+    pixels = adapters.image_array(msg, spec)
+    assert pixels.shape == (4, 6, 3)
+    assert abs(int(pixels[..., 0].mean()) - 200) <= 2 and pixels[..., 2].max() <= 2
+    with pytest.raises(adapters.InputError, match="cannot decode the jpeg image"):
+        adapters.image_array(CompressedImage(format="jpeg", data=b"not an image"), spec)

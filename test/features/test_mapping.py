@@ -77,6 +77,9 @@ def mutate(path, value):
         (("observation", "images", "front", "height"), -3, "height must be a positive integer"),
         (("observation", "images", "front", "width"), 2.5, "width must be a positive integer"),
         (("observation", "environment_state", "fields"), ["x", "roll"], "subset of"),
+        (("observation", "images", "front", "type"), "jpeg", "front.type must be one of"),
+        (("observation", "images", "front", "depth_max"), 0, "depth_max must be a positive"),
+        (("observation", "state", "reliability"), "sometimes", "reliability must be one of"),
         (("action", "type"), "velocity_command", "action.type must be one of"),
         (("action",), KeyError, "missing ['action']"),
     ],
@@ -126,3 +129,19 @@ def test_differences_that_would_skew_a_policy_are_named_and_topics_are_not():
         "cameras: trained ['front', 'wrist'], given ['front']",
     ]
     assert differences[3].startswith("action names: trained ['panda_joint1'")
+
+
+def test_image_kinds_and_reliability_are_read_and_saved(tmp_path):
+    raw = shipped_raw()
+    raw["observation"]["images"]["front"] |= {
+        "type": "compressed_image",
+        "reliability": "best_effort",
+    }
+    raw["observation"]["images"]["wrist"]["depth_max"] = 1.5
+    mapping = parse_mapping(raw, "test.yaml")
+    front, wrist = mapping.images
+    assert front.type == "compressed_image" and wrist.type == "image" and wrist.depth_max == 1.5
+    assert mapping.reliability("observation.images.front") == "best_effort"
+    assert mapping.reliability(OBS_STATE) is None
+    assert mapping.topic_types()["observation.images.front"][1] == "sensor_msgs/msg/CompressedImage"
+    assert load_mapping(save_mapping(mapping, tmp_path / "m.yaml")).images == mapping.images

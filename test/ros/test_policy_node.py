@@ -313,3 +313,52 @@ def test_a_mapping_contradicting_the_trained_one_is_refused_naming_the_differenc
         "observation.state names: trained ['base_yaw', 'elbow', 'gripper'], given "
         "['elbow', 'base_yaw', 'gripper']" in log
     ), log[-2000:]
+
+
+def test_a_compressed_camera_feeds_the_policy(start_node, probe, tmp_path):
+    """A camera on sensor_msgs/CompressedImage (jpeg, best effort, as image_transport's
+    compressed topics are), mapped with type compressed_image."""
+    import cv2
+    from sensor_msgs.msg import CompressedImage
+
+    mapping = tmp_path / "compressed.yaml"
+    camera = {
+        "topic": "/camera/front/image_raw/compressed",
+        "type": "compressed_image",
+        "height": 32,
+        "width": 32,
+        "reliability": "best_effort",
+    }
+    mapping.write_text(
+        yaml.safe_dump(
+            {
+                "robot": "panda",
+                "fps": 30,
+                "observation": {
+                    "state": {"topic": topics.JOINT_STATES},
+                    "images": {"front": camera},
+                },
+                "action": {"topic": topics.POSITION_COMMANDS},
+            }
+        )
+    )
+    policy = untrained_act(tmp_path / "act_front", ("front",), (32, 32), chunk_size=5)
+    start_node(
+        "lerobot_ros.nodes.policy_node",
+        policy_parameters(policy_path=str(policy), mapping=str(mapping)),
+    )
+    statuses = probe.collect(PolicyStatus, topics.POLICY_STATUS, qos.STATE)
+    commands = probe.collect(Float64MultiArray, topics.POSITION_COMMANDS, qos.COMMAND)
+    robot = FakeRobot(probe)
+    robot.send_state = True
+    images = probe.node.create_publisher(CompressedImage, camera["topic"], qos.SENSOR_SUBSCRIPTION)
+    _, jpeg = cv2.imencode(".jpg", np.full((48, 64, 3), 90, dtype=np.uint8))
+
+    def publish_image() -> None:
+        msg = CompressedImage(format="jpeg", data=jpeg.tobytes())
+        msg.header.stamp = probe.node.get_clock().now().to_msg()
+        images.publish(msg)
+
+    probe.node.create_timer(1 / 30, publish_image)
+    assert probe.spin_until(lambda: len(commands) >= 5, 90), statuses[-1:] or "no status"
+    assert statuses[-1].state in ("acting", "waiting")

@@ -50,6 +50,7 @@ from lerobot_ros.datasets.frames import reason_summary, sample_frame
 from lerobot_ros.features.adapters import (
     InputError,
     command_vector,
+    field_vector,
     image_array,
     marker_header,
     pose_vector,
@@ -62,6 +63,7 @@ from lerobot_ros.features.mapping import (
     ACTION_MESSAGE_TYPES,
     COMPRESSED_IMAGE_TYPE,
     EMBEDDED_MAPPING_FILE,
+    HEADERLESS_KINDS,
     IMAGE_MESSAGE_TYPES,
     IMAGE_TYPE,
     JOINT_STATE_TYPE,
@@ -70,6 +72,7 @@ from lerobot_ros.features.mapping import (
     OBS_IMAGES_PREFIX,
     OBS_STATE,
     FeatureMapping,
+    FieldInput,
     save_mapping,
 )
 from lerobot_ros.ros import topics
@@ -227,6 +230,14 @@ def _converters(mapping: FeatureMapping) -> dict[str, Callable[[Any, int], tuple
             return (receive_ns if header is None else _stamp_ns(header)), pose_vector(msg, pose)
 
         converters[OBS_ENVIRONMENT_STATE] = environment
+    for extra in mapping.state_extra:
+
+        def numeric(msg: Any, receive_ns: int, spec: FieldInput = extra) -> tuple[int, Any]:  # noqa: ANN401
+            # A Float64MultiArray has no header: its receive time is its stamp.
+            stamp = _stamp_ns(msg.header) if spec.type not in HEADERLESS_KINDS else receive_ns
+            return stamp, field_vector(msg, spec)
+
+        converters[extra.key] = numeric
     for image in mapping.images:
         converters[image.key] = functools.partial(
             lambda msg, _, spec: (_stamp_ns(msg.header), image_array(msg, spec)), spec=image
@@ -391,7 +402,9 @@ def bag2dataset(
             if episode != state["episode"]:
                 flush_episode()
                 state["episode"] = episode
-            frame = sample_frame(aligner, commands, tick / NS, (next_tick - 1) / NS)
+            frame = sample_frame(
+                aligner, commands, tick / NS, (next_tick - 1) / NS, mapping.compose
+            )
             if isinstance(frame, NotReady):
                 skipped.update(reason_summary(frame.reasons.items()))
                 return
@@ -541,6 +554,11 @@ def dataset2bag(
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
     root, bag = Path(root), Path(bag_path)
+    if mapping.state_extra:
+        raise BagError(
+            f"{mapping.source}: dataset2bag does not write state_extra inputs "
+            f"({', '.join(extra.name for extra in mapping.state_extra)}) back as messages yet"
+        )
     if not (root / "meta" / "info.json").is_file():
         raise BagError(f"no LeRobotDataset at {root} (meta/info.json missing)")
     if bag.exists():

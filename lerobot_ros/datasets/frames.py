@@ -9,7 +9,7 @@ with ``sample_frame``, so a live recording and the bag of the same run hold the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -28,12 +28,14 @@ def sample_frame(
     commands: ObservationAligner,
     tick: float,
     action_deadline: float,
+    compose: Callable[[dict], dict] = dict,
 ) -> dict[str, np.ndarray] | NotReady:
     """The frame of ``tick`` (values by dataset key), or why it has none.
 
     Observations are looked up at ``tick`` within ``STAMP_TOLERANCE_S``.
     ``action_deadline``: the latest command stamp that still belongs to this tick (just
-    before the next tick).
+    before the next tick). ``compose``: aligned inputs -> dataset keys
+    (``FeatureMapping.compose``, which joins state_extra inputs to observation.state).
     """
     observed = observations.sample(tick + STAMP_TOLERANCE_S)
     commanded = commands.sample(action_deadline)
@@ -43,7 +45,7 @@ def sample_frame(
             reasons.update(result.reasons)
     if reasons:
         return NotReady(tick, reasons)
-    frame = dict(observed.values)
+    frame = compose(observed.values)
     frame[ACTION] = commanded.values[ACTION]
     for key in _FLOAT_FEATURES:
         if key in frame:

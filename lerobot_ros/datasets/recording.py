@@ -59,7 +59,8 @@ class LiveSampler:
             raise ValueError(f"fps must be > 0, got {fps}")
         self.period = 1.0 / fps
         self.max_age = mapping.max_age
-        self.observations = ObservationAligner(mapping.input_keys, mapping.max_age, capacity)
+        self.observations = ObservationAligner(mapping.source_keys, mapping.max_age, capacity)
+        self.compose = mapping.compose
         self.commands = ObservationAligner([ACTION], mapping.max_age, capacity)
         self.origin: float | None = None
         self.ticks = 0  # ticks evaluated since begin()
@@ -102,7 +103,9 @@ class LiveSampler:
             self.ticks += 1
             # Stamps on a 1/fps grid land exactly on ticks; the deadline stays just before
             # the next tick whatever the float rounding of the two.
-            frame = sample_frame(self.observations, self.commands, tick, next_tick - 1e-9)
+            frame = sample_frame(
+                self.observations, self.commands, tick, next_tick - 1e-9, self.compose
+            )
             if not isinstance(frame, NotReady):
                 frames.append(frame)
                 continue

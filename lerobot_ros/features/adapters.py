@@ -15,7 +15,15 @@ from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 from visualization_msgs.msg import MarkerArray
 
-from lerobot_ros.features.mapping import ActionOutput, ImageInput, PoseInput, StateInput
+from lerobot_ros.features.mapping import (
+    FIELD_INPUT_KINDS,
+    HEADERLESS_KINDS,
+    ActionOutput,
+    FieldInput,
+    ImageInput,
+    PoseInput,
+    StateInput,
+)
 from lerobot_ros.ros.conversions import image_to_rgb, seconds_to_time
 
 
@@ -39,6 +47,30 @@ def state_vector(msg: JointState, spec: StateInput) -> np.ndarray:
     vector = np.array([values[index[name]] for name in spec.names], dtype=np.float64)
     if not np.all(np.isfinite(vector)):
         raise InputError(f"{spec.topic}: NaN or inf in {spec.field}")
+    return vector
+
+
+def field_vector(msg: object, spec: FieldInput) -> np.ndarray:
+    """The mapped numeric fields of a state_extra message (Wrench/Twist/PoseStamped, Imu, or
+    Float64MultiArray indexes), in the mapping's order."""
+    if spec.type in HEADERLESS_KINDS:
+        data = msg.data
+        too_far = [f for f in spec.fields if int(f) >= len(data)]
+        if too_far:
+            raise InputError(
+                f"{spec.topic}: {len(data)} values, the mapping reads index {too_far[0]}"
+            )
+        values = [data[int(f)] for f in spec.fields]
+    else:
+        payload_name = FIELD_INPUT_KINDS[spec.type][1]
+        payload = getattr(msg, payload_name) if payload_name else msg
+        values = []
+        for field in spec.fields:
+            group, axis = field.split(".")
+            values.append(getattr(getattr(payload, group), axis))
+    vector = np.array(values, dtype=np.float64)
+    if not np.all(np.isfinite(vector)):
+        raise InputError(f"{spec.topic}: NaN or inf in {list(spec.fields)}")
     return vector
 
 

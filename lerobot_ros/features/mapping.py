@@ -7,6 +7,12 @@ A mapping (YAML, see ``config/features/panda_pick_cube.yaml``) has
 ``max_age``       seconds an input may lag a tick before the policy pauses (default 2/fps)
 ``observation``
   ``state``               ``{topic, type: joint_state, field: position|velocity|effort, names}``
+  ``state_extra``         optional list of numeric inputs appended to observation.state, in
+                          order: ``{name, topic, type, fields}`` with type wrench_stamped,
+                          twist_stamped, pose_stamped (fields of the wrench/twist/pose, e.g.
+                          force.z), imu (e.g. angular_velocity.x, orientation.w) or
+                          float64_multi_array (indexes; no header: stamped on arrival);
+                          state names ``<name>.<field>``
   ``environment_state``   optional ``{topic, type: marker_pose, marker, fields}``
   ``images``              optional ``{name: {topic, height, width, type, depth_max}}``:
                           ``type: image`` (sensor_msgs/Image: rgb8, bgr8, mono8, or depth as
@@ -29,6 +35,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 OBS_STATE = "observation.state"
@@ -61,6 +68,41 @@ MARKER_ARRAY_TYPE = "visualization_msgs/msg/MarkerArray"
 IMAGE_TYPE = "sensor_msgs/msg/Image"
 COMPRESSED_IMAGE_TYPE = "sensor_msgs/msg/CompressedImage"
 IMAGE_MESSAGE_TYPES = {"image": IMAGE_TYPE, "compressed_image": COMPRESSED_IMAGE_TYPE}
+_VECTOR = ("x", "y", "z")
+_QUATERNION = ("x", "y", "z", "w")
+
+
+def _fields(**groups: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f"{group}.{axis}" for group, axes in groups.items() for axis in axes)
+
+
+# Numeric inputs for observation.state: kind -> (ROS type, payload attribute, its fields).
+FIELD_INPUT_KINDS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
+    "wrench_stamped": (
+        "geometry_msgs/msg/WrenchStamped",
+        "wrench",
+        _fields(force=_VECTOR, torque=_VECTOR),
+    ),
+    "twist_stamped": (
+        "geometry_msgs/msg/TwistStamped",
+        "twist",
+        _fields(linear=_VECTOR, angular=_VECTOR),
+    ),
+    "pose_stamped": (
+        "geometry_msgs/msg/PoseStamped",
+        "pose",
+        _fields(position=_VECTOR, orientation=_QUATERNION),
+    ),
+    "imu": (
+        "sensor_msgs/msg/Imu",
+        None,
+        _fields(orientation=_QUATERNION, angular_velocity=_VECTOR, linear_acceleration=_VECTOR),
+    ),
+    "float64_multi_array": ("std_msgs/msg/Float64MultiArray", None, ()),  # fields: indexes
+}
+HEADERLESS_KINDS = ("float64_multi_array",)
+MAX_ARRAY_INDEX = 1_000_000
+
 ACTION_MESSAGE_TYPES = {
     "position_command": "std_msgs/msg/Float64MultiArray",
     "joint_trajectory": "trajectory_msgs/msg/JointTrajectory",
@@ -78,6 +120,26 @@ class StateInput:
     field: str = "position"
     type: str = "joint_state"
     reliability: str | None = None
+
+
+@dataclass(frozen=True)
+class FieldInput:
+    """Numeric fields of one message, appended to observation.state."""
+
+    name: str
+    topic: str
+    type: str  # a key of FIELD_INPUT_KINDS
+    fields: tuple[str, ...]
+    reliability: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Its input key (aligned on its own, then joined to observation.state)."""
+        return f"{OBS_STATE}+{self.name}"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f"{self.name}.{field}" for field in self.fields)
 
 
 @dataclass(frozen=True)
@@ -121,17 +183,46 @@ class FeatureMapping:
     images: tuple[ImageInput, ...] = ()
     source: str = "<memory>"
     robot: str | None = None  # a robot shipped here (lerobot_ros.robots.known_robot)
+    state_extra: tuple[FieldInput, ...] = ()
 
     @property
     def input_keys(self) -> tuple[str, ...]:
+        """The dataset / policy features this mapping provides."""
         keys = [OBS_STATE]
         if self.environment_state is not None:
             keys.append(OBS_ENVIRONMENT_STATE)
         return (*keys, *(image.key for image in self.images))
 
+    @property
+    def source_keys(self) -> tuple[str, ...]:
+        """Every input as it is subscribed and aligned: the features' inputs and each
+        state_extra input (joined to observation.state by :meth:`compose`)."""
+        return (*self.input_keys, *(extra.key for extra in self.state_extra))
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """observation.state's names: the joints, then each state_extra field."""
+        return (*self.state.names, *(n for extra in self.state_extra for n in extra.names))
+
+    def compose(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Aligned values by source key -> values by feature key (state_extra joined)."""
+        composed = {key: value for key, value in values.items() if "+" not in key}
+        if self.state_extra and OBS_STATE in composed:
+            parts = [composed[OBS_STATE], *(values[extra.key] for extra in self.state_extra)]
+            composed[OBS_STATE] = np.concatenate([np.asarray(p).reshape(-1) for p in parts])
+        return composed
+
+    def extra(self, key: str) -> FieldInput:
+        for extra in self.state_extra:
+            if extra.key == key:
+                return extra
+        raise KeyError(key)
+
     def topic_types(self) -> dict[str, tuple[str, str]]:
-        """Dataset key -> (topic, ROS message type) of every mapped input and the action."""
+        """Source key -> (topic, ROS message type) of every mapped input and the action."""
         types = {OBS_STATE: (self.state.topic, JOINT_STATE_TYPE)}
+        for extra in self.state_extra:
+            types[extra.key] = (extra.topic, FIELD_INPUT_KINDS[extra.type][0])
         if self.environment_state is not None:
             types[OBS_ENVIRONMENT_STATE] = (self.environment_state.topic, MARKER_ARRAY_TYPE)
         for image in self.images:
@@ -145,6 +236,8 @@ class FeatureMapping:
             return self.state.reliability
         if key == OBS_ENVIRONMENT_STATE and self.environment_state is not None:
             return self.environment_state.reliability
+        if "+" in key:
+            return self.extra(key).reliability
         return self.image(key).reliability
 
     def image(self, key: str) -> ImageInput:
@@ -175,6 +268,7 @@ class FeatureMapping:
             images=tuple(image for image in self.images if image.key in keys),
             source=self.source,
             robot=self.robot,
+            state_extra=self.state_extra,
         )
 
     def with_image_sizes(self, sizes: Mapping[str, tuple[int, int]]) -> FeatureMapping:
@@ -193,8 +287,8 @@ class FeatureMapping:
         features: dict[str, dict[str, Any]] = {
             OBS_STATE: {
                 "dtype": "float32",
-                "shape": (len(self.state.names),),
-                "names": list(self.state.names),
+                "shape": (len(self.state_names),),
+                "names": list(self.state_names),
             },
             ACTION: {
                 "dtype": "float32",
@@ -232,6 +326,19 @@ def mapping_document(mapping: FeatureMapping) -> dict[str, Any]:
             state.reliability,
         )
     }
+    if mapping.state_extra:
+        observation["state_extra"] = [
+            _with_reliability(
+                {
+                    "name": extra.name,
+                    "topic": extra.topic,
+                    "type": extra.type,
+                    "fields": list(extra.fields),
+                },
+                extra.reliability,
+            )
+            for extra in mapping.state_extra
+        ]
     if mapping.environment_state is not None:
         pose = mapping.environment_state
         observation["environment_state"] = _with_reliability(
@@ -300,7 +407,12 @@ def mapping_differences(trained: FeatureMapping, given: FeatureMapping) -> list[
 
     compare("fps", trained.fps, given.fps)
     compare(f"{OBS_STATE} field", trained.state.field, given.state.field)
-    compare(f"{OBS_STATE} names", list(trained.state.names), list(given.state.names))
+    compare(f"{OBS_STATE} names", list(trained.state_names), list(given.state_names))
+    compare(
+        "state_extra types",
+        [extra.type for extra in trained.state_extra],
+        [extra.type for extra in given.state_extra],
+    )
     pose_a, pose_b = trained.environment_state, given.environment_state
     compare(
         OBS_ENVIRONMENT_STATE,
@@ -393,7 +505,7 @@ def parse_mapping(raw: Any, source: str = "<memory>") -> FeatureMapping:
     observation = _section(
         top["observation"],
         f"{source}: observation",
-        {"state", "environment_state", "images"},
+        {"state", "state_extra", "environment_state", "images"},
         {"state"},
     )
     where = f"{source}: observation.state"
@@ -411,6 +523,14 @@ def parse_mapping(raw: Any, source: str = "<memory>") -> FeatureMapping:
         field,
         reliability=_reliability(raw_state, where),
     )
+
+    state_extra = _state_extra(observation.get("state_extra") or [], source)
+    taken = set(state.names)
+    for extra in state_extra:
+        repeated = taken & set(extra.names)
+        if repeated:
+            raise MappingError(f"{source}: observation.state names repeat: {sorted(repeated)}")
+        taken |= set(extra.names)
 
     environment_state = None
     if "environment_state" in observation:
@@ -490,8 +610,66 @@ def parse_mapping(raw: Any, source: str = "<memory>") -> FeatureMapping:
         action_type,
     )
     return FeatureMapping(
-        fps, max_age, state, action, environment_state, tuple(images), source, top.get("robot")
+        fps,
+        max_age,
+        state,
+        action,
+        environment_state,
+        tuple(images),
+        source,
+        top.get("robot"),
+        state_extra,
     )
+
+
+def _state_extra(raw: Any, source: str) -> tuple[FieldInput, ...]:  # noqa: ANN401
+    where = f"{source}: observation.state_extra"
+    if not isinstance(raw, list):
+        raise MappingError(f"{where} must be a list of inputs")
+    extras = []
+    for index, raw_extra in enumerate(raw):
+        here = f"{where}[{index}]"
+        spec = _section(
+            raw_extra,
+            here,
+            {"name", "topic", "type", "fields", "reliability"},
+            {"name", "topic", "type", "fields"},
+        )
+        name, kind, fields = spec["name"], spec["type"], spec["fields"]
+        if not isinstance(name, str) or not name.isidentifier():
+            raise MappingError(f"{here}.name must be an identifier like wrist_ft, got {name!r}")
+        if kind not in FIELD_INPUT_KINDS:
+            raise MappingError(
+                f"{here}.type must be one of {tuple(FIELD_INPUT_KINDS)}, got {kind!r}"
+            )
+        if kind in HEADERLESS_KINDS:
+            fields = [str(f) for f in fields] if isinstance(fields, list) else fields
+            valid = isinstance(fields, list) and all(
+                f.isdigit() and int(f) < MAX_ARRAY_INDEX for f in fields
+            )
+            expected = "array indexes like [0, 2]"
+        else:
+            allowed = FIELD_INPUT_KINDS[kind][2]
+            valid = isinstance(fields, list) and all(f in allowed for f in fields)
+            expected = f"fields of {kind}: {list(allowed)}"
+        if not valid or not fields or len(set(fields)) != len(fields):
+            raise MappingError(
+                f"{here}.fields must be a non-empty list without repeats of {expected}, got "
+                f"{spec['fields']!r}"
+            )
+        extras.append(
+            FieldInput(
+                name,
+                _topic(spec["topic"], here),
+                kind,
+                tuple(str(f) for f in fields),
+                _reliability(spec, here),
+            )
+        )
+    names = [extra.name for extra in extras]
+    if len(set(names)) != len(names):
+        raise MappingError(f"{where}: names repeat: {names}")
+    return tuple(extras)
 
 
 def load_mapping(path: str | Path) -> FeatureMapping:

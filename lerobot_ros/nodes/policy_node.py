@@ -32,11 +32,9 @@ from rclpy.clock import Clock, ClockType
 from rclpy.experimental import EventsExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.task import Future
-from sensor_msgs.msg import CompressedImage, Image, JointState
 from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import SetBool
 from trajectory_msgs.msg import JointTrajectory
-from visualization_msgs.msg import MarkerArray
 
 from lerobot_ros.control.joint_commands import JointLimits
 from lerobot_ros.features import adapters
@@ -73,6 +71,7 @@ from lerobot_ros.resources import config_path
 from lerobot_ros.robots import RobotModel, RobotModelError, known_robot
 from lerobot_ros.robots.robot_model import load_urdf
 from lerobot_ros.ros import conversions, qos, topics
+from lerobot_ros.ros.message_classes import MESSAGE_CLASSES
 from lerobot_ros.ros.node_main import autostart_lifecycle, run_node
 from lerobot_ros.ros.parameters import configure, declare_node_parameters
 from lerobot_ros.ros.quiet import stdout_to_log
@@ -157,6 +156,12 @@ class PolicyNode(LifecycleNode):
             self.mapping = full_mapping.restricted_to(
                 self.loaded.input_features | {OBS_STATE}
             ).with_image_sizes(trained_sizes)
+            state = self.loaded.policy.config.input_features.get(OBS_STATE)
+            if state is not None and state.shape[0] != len(self.mapping.state_names):
+                raise MappingError(
+                    f"the policy takes {state.shape[0]} {OBS_STATE} values, the mapping gives "
+                    f"{len(self.mapping.state_names)} ({list(self.mapping.state_names)})"
+                )
             action_dim = self.loaded.policy.config.output_features["action"].shape[0]
             if action_dim != len(self.mapping.action.names):
                 raise MappingError(
@@ -176,12 +181,13 @@ class PolicyNode(LifecycleNode):
             return TransitionCallbackReturn.FAILURE
         self.lockstep = bool(self.get_parameter("lockstep").value)
         self.wait_for_goal = bool(self.get_parameter("wait_for_goal").value)
-        self.aligner = ObservationAligner(self.mapping.input_keys, self.mapping.max_age)
+        self.aligner = ObservationAligner(self.mapping.source_keys, self.mapping.max_age)
+        self.extra_keys = {extra.key for extra in self.mapping.state_extra}
         self.input_topics = {
             key: topic for key, (topic, _) in self.mapping.topic_types().items() if key != ACTION
         }
         self.input_watch = InputWatch(
-            self.mapping.input_keys,
+            self.mapping.source_keys,
             float(self.get_parameter("input_timeout_s").value),
             time.monotonic(),
         )
@@ -231,21 +237,18 @@ class PolicyNode(LifecycleNode):
 
     def _create_io(self) -> None:
         mapping = self.mapping
-        kinds = {
-            OBS_STATE: (JointState, qos.STATE),
-            OBS_ENVIRONMENT_STATE: (MarkerArray, qos.STATE),
-        }
-        for image in mapping.images:
-            image_class = CompressedImage if image.type == "compressed_image" else Image
-            kinds[image.key] = (image_class, qos.IMAGE)
+        types = mapping.topic_types()
+        images = {image.key for image in mapping.images}
         self._subscriptions_io = [
             self.create_subscription(
-                kinds[key][0],
+                MESSAGE_CLASSES[types[key][1]],
                 self.input_topics[key],
                 lambda m, k=key: self.on_input(k, m),
-                qos.with_reliability(kinds[key][1], mapping.reliability(key)),
+                qos.with_reliability(
+                    qos.IMAGE if key in images else qos.STATE, mapping.reliability(key)
+                ),
             )
-            for key in mapping.input_keys
+            for key in mapping.source_keys
         ]
         action_type = (
             Float64MultiArray if mapping.action.type == "position_command" else JointTrajectory
@@ -317,6 +320,12 @@ class PolicyNode(LifecycleNode):
                     for m in msg.markers
                     if m.text == mapping.environment_state.marker
                 )
+            elif key in self.extra_keys:
+                value = adapters.field_vector(msg, mapping.extra(key))
+                # Headerless (Float64MultiArray): stamped on arrival, on the graph clock.
+                stamp = (
+                    msg.header.stamp if hasattr(msg, "header") else self.get_clock().now().to_msg()
+                )
             else:
                 value = adapters.image_array(msg, mapping.image(key))
                 stamp = msg.header.stamp
@@ -335,6 +344,7 @@ class PolicyNode(LifecycleNode):
             self._act_lockstep()
 
     def _gym_observation(self, values: dict) -> dict:
+        values = self.mapping.compose(values)  # state_extra inputs join observation.state
         images = {image.name: values[image.key] for image in self.mapping.images}
         return gym_style_observation(values[OBS_STATE], values.get(OBS_ENVIRONMENT_STATE), images)
 

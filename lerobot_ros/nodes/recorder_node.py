@@ -26,7 +26,6 @@ from rclpy.clock import Clock, ClockType
 from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import CompressedImage, Image, JointState
 from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
@@ -44,6 +43,7 @@ from lerobot_ros.features.mapping import (
 from lerobot_ros.interfaces import RecorderStatus, StartEpisode, TaskStatus
 from lerobot_ros.resources import config_path
 from lerobot_ros.ros import conversions, qos, topics
+from lerobot_ros.ros.message_classes import MESSAGE_CLASSES
 from lerobot_ros.ros.node_main import StartupError, run_node
 from lerobot_ros.ros.parameters import declare_node_parameters, live, start
 
@@ -58,15 +58,6 @@ PARAMETER_RULES = {
 }
 # Reliable and deep enough to ride out a busy moment: a recorder must not drop samples.
 RECORDING = QoSProfile(depth=30, reliability=ReliabilityPolicy.RELIABLE)
-# The rclpy class of each ROS type a mapping uses (FeatureMapping.topic_types).
-_MESSAGE_CLASSES = {
-    "sensor_msgs/msg/JointState": JointState,
-    "visualization_msgs/msg/MarkerArray": MarkerArray,
-    "sensor_msgs/msg/Image": Image,
-    "sensor_msgs/msg/CompressedImage": CompressedImage,
-    "std_msgs/msg/Float64MultiArray": Float64MultiArray,
-    "trajectory_msgs/msg/JointTrajectory": JointTrajectory,
-}
 
 
 class RecorderNode(Node):
@@ -151,6 +142,8 @@ class RecorderNode(Node):
         }
         for image in self.mapping.images:
             converters[image.key] = lambda m, spec=image: adapters.image_array(m, spec)
+        for extra in self.mapping.state_extra:
+            converters[extra.key] = lambda m, spec=extra: adapters.field_vector(m, spec)
         for key, (topic, type_name) in self.mapping.topic_types().items():
             if key == ACTION:
                 callback = self._on_command
@@ -163,7 +156,7 @@ class RecorderNode(Node):
                 if key == ACTION
                 else qos.with_reliability(RECORDING, self.mapping.reliability(key))
             )
-            self.create_subscription(_MESSAGE_CLASSES[type_name], topic, callback, profile)
+            self.create_subscription(MESSAGE_CLASSES[type_name], topic, callback, profile)
 
     def _on_input(self, key: str, msg: Any, convert: Any) -> None:  # noqa: ANN401
         try:
@@ -172,10 +165,14 @@ class RecorderNode(Node):
             self.get_logger().error(f"skipped a sample: {error}", throttle_duration_sec=2.0)
             return
         if isinstance(msg, MarkerArray):  # no header of its own: the marker's stamp
-            header = adapters.marker_header(msg, self.mapping.environment_state)
-        else:
-            header = msg.header
-        self.sampler.add(key, conversions.time_to_seconds(header.stamp), value)
+            stamp = conversions.time_to_seconds(
+                adapters.marker_header(msg, self.mapping.environment_state).stamp
+            )
+        elif hasattr(msg, "header"):
+            stamp = conversions.time_to_seconds(msg.header.stamp)
+        else:  # a headerless state_extra input (Float64MultiArray): stamped on arrival
+            stamp = self.get_clock().now().nanoseconds / 1e9
+        self.sampler.add(key, stamp, value)
 
     def _on_command(self, msg: Float64MultiArray | JointTrajectory) -> None:
         action = self.mapping.action

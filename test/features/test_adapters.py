@@ -141,3 +141,27 @@ def test_compressed_images_are_decoded_to_rgb(extension):
     assert abs(int(pixels[..., 0].mean()) - 200) <= 2 and pixels[..., 2].max() <= 2
     with pytest.raises(adapters.InputError, match="cannot decode the jpeg image"):
         adapters.image_array(CompressedImage(format="jpeg", data=b"not an image"), spec)
+
+
+def test_field_vectors_of_numeric_messages():
+    from geometry_msgs.msg import WrenchStamped
+    from sensor_msgs.msg import Imu
+
+    from lerobot_ros.features.mapping import FieldInput
+
+    wrench = WrenchStamped()
+    wrench.wrench.force.z, wrench.wrench.torque.y = -9.81, 0.5
+    spec = FieldInput("ft", "/ft", "wrench_stamped", ("torque.y", "force.z"))
+    np.testing.assert_allclose(adapters.field_vector(wrench, spec), [0.5, -9.81])
+    imu = Imu()
+    imu.orientation.w, imu.angular_velocity.z = 1.0, 0.2
+    spec = FieldInput("imu", "/imu", "imu", ("orientation.w", "angular_velocity.z"))
+    np.testing.assert_allclose(adapters.field_vector(imu, spec), [1.0, 0.2])
+    spec = FieldInput("grip", "/grip", "float64_multi_array", ("1",))
+    np.testing.assert_allclose(
+        adapters.field_vector(Float64MultiArray(data=[3.0, 4.0]), spec), [4.0]
+    )
+    with pytest.raises(adapters.InputError, match="1 values, the mapping reads index 1"):
+        adapters.field_vector(Float64MultiArray(data=[3.0]), spec)
+    with pytest.raises(adapters.InputError, match="NaN or inf"):
+        adapters.field_vector(Float64MultiArray(data=[3.0, math.inf]), spec)

@@ -145,3 +145,63 @@ def test_image_kinds_and_reliability_are_read_and_saved(tmp_path):
     assert mapping.reliability(OBS_STATE) is None
     assert mapping.topic_types()["observation.images.front"][1] == "sensor_msgs/msg/CompressedImage"
     assert load_mapping(save_mapping(mapping, tmp_path / "m.yaml")).images == mapping.images
+
+
+def _with_extras(extras):  # noqa: ANN001, ANN202
+    raw = shipped_raw()
+    raw["observation"]["state_extra"] = extras
+    return raw
+
+
+WRENCH = {"name": "ft", "topic": "/ft", "type": "wrench_stamped", "fields": ["force.z"]}
+ARRAY = {"name": "grip", "topic": "/grip", "type": "float64_multi_array", "fields": [2, "0"]}
+
+
+def test_state_extra_inputs_join_observation_state_in_order():
+    import numpy as np
+
+    mapping = parse_mapping(_with_extras([WRENCH, ARRAY]), "test.yaml")
+    assert mapping.state_names[-3:] == ("ft.force.z", "grip.2", "grip.0")
+    assert mapping.lerobot_features()[OBS_STATE]["shape"] == (11,)
+    assert mapping.source_keys[-2:] == ("observation.state+ft", "observation.state+grip")
+    assert mapping.topic_types()["observation.state+ft"] == (
+        "/ft",
+        "geometry_msgs/msg/WrenchStamped",
+    )
+    composed = mapping.compose(
+        {
+            OBS_STATE: np.zeros(8),
+            "observation.state+ft": np.array([5.0]),
+            "observation.state+grip": np.array([1.0, 2.0]),
+            "observation.images.front": "pixels",
+        }
+    )
+    assert set(composed) == {OBS_STATE, "observation.images.front"}
+    assert composed[OBS_STATE].tolist() == [0.0] * 8 + [5.0, 1.0, 2.0]
+    restricted = mapping.restricted_to({OBS_STATE})
+    assert restricted.state_extra == mapping.state_extra
+    assert mapping_document(parse_mapping(mapping_document(mapping))) == mapping_document(mapping)
+
+
+@pytest.mark.parametrize(
+    "extras, message",
+    [
+        ([{**WRENCH, "type": "wrench"}], "type must be one of"),
+        ([{**WRENCH, "fields": ["force.w"]}], "fields of wrench_stamped"),
+        ([{**WRENCH, "fields": []}], "non-empty list"),
+        ([{**ARRAY, "fields": [-1]}], "array indexes"),
+        ([{**WRENCH, "name": "f t"}], "must be an identifier"),
+        ([WRENCH, {**ARRAY, "name": "ft"}], "names repeat"),
+        ({"name": "ft"}, "must be a list"),
+    ],
+)
+def test_bad_state_extra_is_named(extras, message):
+    with pytest.raises(MappingError, match=message):
+        parse_mapping(_with_extras(extras), "test.yaml")
+
+
+def test_a_different_extra_is_a_skew():
+    trained = parse_mapping(_with_extras([WRENCH]), "trained.yaml")
+    given = parse_mapping(_with_extras([{**WRENCH, "fields": ["force.x"]}]), "given.yaml")
+    (difference,) = mapping_differences(trained, given)
+    assert difference.startswith("observation.state names") and "ft.force.x" in difference

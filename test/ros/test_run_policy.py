@@ -49,11 +49,16 @@ def result_of(probe, handle):  # noqa: ANN001, ANN201
 
 
 def assert_holding(probe, commands) -> None:
-    """The last command is the measured (home) position and nothing follows it."""
+    """The hold (the measured home position) arrives, and nothing follows it. It may arrive
+    after the goal's result: topics and the action's result are separate DDS readers."""
+
+    def holding() -> bool:
+        return bool(commands) and np.allclose(commands[-1].data, panda.HOME_POSITION, atol=1e-9)
+
+    assert probe.spin_until(holding, 10), "no hold at the measured position"
     count = len(commands)
     probe.spin_for(0.5)
     assert len(commands) == count, "commands kept coming after the goal ended"
-    np.testing.assert_allclose(commands[-1].data, panda.HOME_POSITION, atol=1e-9)
 
 
 def test_feedback_limits_cancel_and_preemption(goal_policy, probe):

@@ -604,7 +604,7 @@ def dataset2bag(
             last_stamp = stamp
             header = types["std_msgs/msg/Header"](stamp=_time(store, stamp), frame_id=frame_id)
             # JointState: the mapped field only (the others stay empty, as ROS allows).
-            values = np.asarray(item[OBS_STATE], dtype=np.float64)
+            values = mapping.state_to_ros(item[OBS_STATE])
             joint = _default(
                 store,
                 JOINT_STATE,
@@ -673,7 +673,7 @@ def dataset2bag(
                 truncated=False,
             )
             write(STATUS_KEY, TASK_STATUS, status, stamp)
-            action = np.asarray(item[ACTION], dtype=np.float64)
+            action = mapping.action_to_ros(item[ACTION])
             if mapping.action.type == "position_command":
                 command = _default(store, FLOAT64_MULTI_ARRAY, data=action)
             else:

@@ -45,8 +45,7 @@ def sample_frame(
             reasons.update(result.reasons)
     if reasons:
         return NotReady(tick, reasons)
-    frame = compose(observed.values)
-    frame[ACTION] = commanded.values[ACTION]
+    frame = compose({**observed.values, ACTION: commanded.values[ACTION]})
     for key in _FLOAT_FEATURES:
         if key in frame:
             frame[key] = np.asarray(frame[key], dtype=np.float32)

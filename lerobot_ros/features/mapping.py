@@ -20,6 +20,9 @@ A mapping (YAML, see ``config/features/panda_pick_cube.yaml``) has
                           ``compressed_image`` (sensor_msgs/CompressedImage, jpeg/png);
                           resized to height x width
 ``action``        ``{topic, type: position_command|joint_trajectory, names}``
+``degrees``       optional joint names whose feature values (dataset, policy) are degrees
+                  while ROS carries radians (REP 103), as LeRobot's own arm datasets are:
+                  states are converted on the way in, actions back on the way out
 
 Every input may say ``reliability: reliable|best_effort`` (its subscription's QoS; default:
 the node's profile for that kind of input).
@@ -184,6 +187,20 @@ class FeatureMapping:
     source: str = "<memory>"
     robot: str | None = None  # a robot shipped here (lerobot_ros.robots.known_robot)
     state_extra: tuple[FieldInput, ...] = ()
+    degrees: tuple[str, ...] = ()  # joints in degrees on the feature side
+
+    def _scale(self, names: tuple[str, ...]) -> np.ndarray:
+        """Feature value per ROS value of each name (180/pi for a joint in degrees)."""
+        return np.array([180.0 / np.pi if name in self.degrees else 1.0 for name in names])
+
+    def action_to_ros(self, action: np.ndarray) -> np.ndarray:
+        """A policy's / dataset's action in ROS units (radians for joints in ``degrees``)."""
+        return np.asarray(action, dtype=np.float64) / self._scale(self.action.names)
+
+    def state_to_ros(self, state: np.ndarray) -> np.ndarray:
+        """observation.state back in ROS units (the joints part; dataset2bag)."""
+        joints = np.asarray(state, dtype=np.float64)[: len(self.state.names)]
+        return joints / self._scale(self.state.names)
 
     @property
     def input_keys(self) -> tuple[str, ...]:
@@ -205,11 +222,17 @@ class FeatureMapping:
         return (*self.state.names, *(n for extra in self.state_extra for n in extra.names))
 
     def compose(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Aligned values by source key -> values by feature key (state_extra joined)."""
+        """Aligned values by source key (ROS units) -> values by feature key: state_extra
+        joined to observation.state, joints in ``degrees`` converted (the action too)."""
         composed = {key: value for key, value in values.items() if "+" not in key}
-        if self.state_extra and OBS_STATE in composed:
-            parts = [composed[OBS_STATE], *(values[extra.key] for extra in self.state_extra)]
+        if OBS_STATE in composed:
+            joints = np.asarray(composed[OBS_STATE], dtype=np.float64) * self._scale(
+                self.state.names
+            )
+            parts = [joints, *(values[extra.key] for extra in self.state_extra)]
             composed[OBS_STATE] = np.concatenate([np.asarray(p).reshape(-1) for p in parts])
+        if ACTION in composed and self.degrees:
+            composed[ACTION] = np.asarray(composed[ACTION]) * self._scale(self.action.names)
         return composed
 
     def extra(self, key: str) -> FieldInput:
@@ -269,6 +292,7 @@ class FeatureMapping:
             source=self.source,
             robot=self.robot,
             state_extra=self.state_extra,
+            degrees=self.degrees,
         )
 
     def with_image_sizes(self, sizes: Mapping[str, tuple[int, int]]) -> FeatureMapping:
@@ -365,6 +389,8 @@ def mapping_document(mapping: FeatureMapping) -> dict[str, Any]:
             for image in mapping.images
         }
     document: dict[str, Any] = {} if mapping.robot is None else {"robot": mapping.robot}
+    if mapping.degrees:
+        document["degrees"] = list(mapping.degrees)
     document |= {
         "fps": mapping.fps,
         "max_age": mapping.max_age,
@@ -422,6 +448,7 @@ def mapping_differences(trained: FeatureMapping, given: FeatureMapping) -> list[
     compare("cameras", [i.name for i in trained.images], [i.name for i in given.images])
     compare(f"{ACTION} type", trained.action.type, given.action.type)
     compare(f"{ACTION} names", list(trained.action.names), list(given.action.names))
+    compare("degrees", sorted(trained.degrees), sorted(given.degrees))
     return differences
 
 
@@ -495,7 +522,7 @@ def parse_mapping(raw: Any, source: str = "<memory>") -> FeatureMapping:
     top = _section(
         raw,
         source,
-        {"robot", "fps", "max_age", "observation", "action"},
+        {"robot", "fps", "max_age", "observation", "action", "degrees"},
         {"fps", "observation", "action"},
     )
     default_names = _robot_joint_names(top.get("robot"), source)
@@ -609,6 +636,14 @@ def parse_mapping(raw: Any, source: str = "<memory>") -> FeatureMapping:
         _names(raw_action.get("names"), default_names, where),
         action_type,
     )
+    degrees = top.get("degrees") or []
+    joints = set(state.names) | set(action.names)
+    if not isinstance(degrees, list) or not all(
+        isinstance(name, str) and name in joints for name in degrees
+    ):
+        raise MappingError(
+            f"{source}: degrees must list joints of the state or the action, got {degrees!r}"
+        )
     return FeatureMapping(
         fps,
         max_age,
@@ -619,6 +654,7 @@ def parse_mapping(raw: Any, source: str = "<memory>") -> FeatureMapping:
         source,
         top.get("robot"),
         state_extra,
+        tuple(degrees),
     )
 
 

@@ -441,7 +441,9 @@ class PolicyNode(LifecycleNode):
     def _publish_action(
         self, action: np.ndarray, measured: np.ndarray, stamp: float, complete_at: float, age: float
     ) -> None:
-        filtered = self.safety.filter(action, measured)
+        # The policy acts in feature units (degrees where the mapping says so); the safety
+        # layer and the robot in ROS units (measured: the aligned joints, radians).
+        filtered = self.safety.filter(self.mapping.action_to_ros(action), measured)
         if filtered.action is None:
             self.state_text, self.reason = (
                 ("estopped" if self.estopped else "paused"),

@@ -125,6 +125,28 @@ def test_round_trip_preserves_every_frame(converted, tmp_path):
         np.testing.assert_array_equal(after[key], before[key], err_msg=key)
 
 
+def test_joints_in_degrees_convert_both_ways(converted, synthetic_bag, tmp_path):
+    """degrees: [j1]: the dataset holds j1 in degrees (state and action), the bag radians."""
+    _, radians, root = converted
+    raw = mapping_dict()
+    raw["degrees"] = ["j1"]
+    mapping = parse_mapping(raw, "degrees-mapping")
+    bag2dataset(synthetic_bag.path, mapping, tmp_path / "deg", "test/deg", use_videos=False)
+    degrees = columns(LeRobotDataset("test/deg", root=tmp_path / "deg"))
+    before = columns(radians)
+    for key in (STATE, ACTION):
+        expected = before[key].astype(np.float64)
+        expected[:, 0] *= 180 / np.pi  # j1, the first joint
+        np.testing.assert_allclose(degrees[key], expected, rtol=1e-6, err_msg=key)
+    # And back: dataset2bag writes radians again.
+    dataset2bag(tmp_path / "deg", "test/deg", mapping, tmp_path / "bag")
+    plain = parse_mapping(mapping_dict(), "plain")
+    bag2dataset(tmp_path / "bag", plain, tmp_path / "again", "test/again", use_videos=False)
+    again = columns(LeRobotDataset("test/again", root=tmp_path / "again"))
+    for key in (STATE, ACTION):
+        np.testing.assert_allclose(again[key], before[key], rtol=1e-6, atol=1e-7, err_msg=key)
+
+
 def test_a_compressed_camera_round_trips_through_png(converted, tmp_path):
     """A mapping whose camera is a CompressedImage: dataset2bag writes PNGs, bag2dataset
     decodes them back to the very same frames."""

@@ -205,3 +205,23 @@ def test_a_different_extra_is_a_skew():
     given = parse_mapping(_with_extras([{**WRENCH, "fields": ["force.x"]}]), "given.yaml")
     (difference,) = mapping_differences(trained, given)
     assert difference.startswith("observation.state names") and "ft.force.x" in difference
+
+
+def test_joints_in_degrees_are_features_in_degrees_and_ros_in_radians():
+    import numpy as np
+
+    raw = shipped_raw()
+    raw["degrees"] = ["panda_joint1"]
+    mapping = parse_mapping(raw, "test.yaml")
+    state = np.array([np.pi / 2, 0.5, 0, 0, 0, 0, 0, 0.04])
+    features = mapping.compose({OBS_STATE: state, "action": state})
+    assert features[OBS_STATE][:2].tolist() == pytest.approx([90.0, 0.5])
+    assert features["action"][:2].tolist() == pytest.approx([90.0, 0.5])
+    np.testing.assert_allclose(mapping.action_to_ros(features["action"]), state)
+    np.testing.assert_allclose(mapping.state_to_ros(features[OBS_STATE]), state)
+    assert mapping_differences(load_mapping(shipped_path()), mapping) == [
+        "degrees: trained [], given ['panda_joint1']"
+    ]
+    raw["degrees"] = ["elbow"]
+    with pytest.raises(MappingError, match="degrees must list joints of the state or the action"):
+        parse_mapping(raw, "test.yaml")

@@ -1,6 +1,6 @@
 """A robot that is not the Panda, with inputs of every kind a real ROS robot publishes: joint
-states, a force-torque sensor (WrenchStamped), a headerless Float64MultiArray and a jpeg
-CompressedImage camera. Recorded through ROS, trained with LeRobot's loop, then served by
+states (one joint in degrees on the feature side), a force-torque sensor (WrenchStamped), a
+headerless Float64MultiArray and a jpeg CompressedImage camera. Recorded through ROS, trained with LeRobot's loop, then served by
 policy_node with the mapping the dataset carries."""
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ TOPICS = {
 MAPPING = {
     "fps": 30,
     "max_age": 0.2,
+    "degrees": ["base_yaw"],  # as LeRobot's own arm datasets: the features in degrees
     "observation": {
         "state": {"topic": TOPICS["state"], "names": SMALL_ARM_JOINTS},
         "state_extra": [
@@ -130,6 +131,10 @@ def test_record_train_and_serve_a_robot_with_any_inputs(start_node, probe, tmp_p
     assert dataset.num_episodes == 2 and dataset.num_frames >= 60
     frame = dataset[5]
     np.testing.assert_allclose(frame["observation.state"][3:].numpy(), [-9.5, 0.25, 0.03])
+    # base_yaw was published as 0.00..0.09 rad: the dataset holds it in degrees.
+    yaw = np.concatenate([dataset[i]["observation.state"][:1].numpy() for i in range(20)])
+    steps = np.radians(yaw) / 0.01
+    assert yaw.max() > 1.0 and np.allclose(steps, np.round(steps), atol=1e-3), yaw
     assert tuple(frame["observation.images.wrist"].shape) == (3, 24, 32)
 
     checkpoint = train_tiny_act(root, REPO_ID, tmp_path / "train", steps=2)

@@ -41,6 +41,7 @@ from lerobot_ros.interfaces import (
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.node_main import run_node
 from lerobot_ros.ros.sim_client import DISCOVERY_SETTLE_S
+from lerobot_ros.sim.episodes import STEP_LIMIT, episode_end
 
 DEFAULT_EPISODE_TIMEOUT_S = 120.0
 SEED_MAX = 2**63 - 1  # seeds are int64 on the wire
@@ -170,10 +171,10 @@ class EvalNode(Node):
                 steps = self._statuses.get(episode, {})
                 if steps:
                     last = steps[max(steps)]
-                    if last.success:
-                        return "success"
-                    if last.truncated or last.step >= max_steps:
-                        return "step_limit"
+                    # The sim's verdict (truncated) for its own limit; the goal's limit too.
+                    end = episode_end(last.step, max_steps, last.success)
+                    if end is not None or last.truncated:
+                        return end or STEP_LIMIT
                 if self._policy_problem:
                     return "policy_input_missing"
                 # Cancelled, or the node is shutting down (Ctrl-C): stop waiting at once.

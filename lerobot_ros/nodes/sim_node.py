@@ -36,6 +36,7 @@ from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.node_main import run_node
 from lerobot_ros.ros.parameters import declare_node_parameters, live, start
 from lerobot_ros.ros.trajectory_action import ControllerActionServers
+from lerobot_ros.sim.episodes import STEP_LIMIT, episode_end
 from lerobot_ros.sim.pick_cube import PickCubeSim, SimConfig
 
 WORLD_FRAME = "world"
@@ -206,7 +207,7 @@ class SimNode(Node):
 
     @property
     def episode_over(self) -> bool:
-        return self.sim.episode_step >= self.max_steps or self._success
+        return episode_end(self.sim.episode_step, self.max_steps, self._success) is not None
 
     def _step_if_lockstep(self) -> None:
         # Lockstep: the command itself is the step request, so no command is ever raced by
@@ -308,7 +309,8 @@ class SimNode(Node):
         status.header.stamp = stamp
         status.reward, status.success = float(state.reward), bool(state.success)
         self._success = status.success  # episode_over reads it: one task_state() per step
-        status.truncated = not status.success and self.sim.episode_step >= self.max_steps
+        end = episode_end(self.sim.episode_step, self.max_steps, status.success)
+        status.truncated = end == STEP_LIMIT
         self.status_pub.publish(status)
         self.marker_pub.publish(
             conversions.update_box_markers(self._markers, self.sim.scene_objects(), stamp)

@@ -16,6 +16,7 @@ import numpy as np
 from gymnasium import spaces
 
 from lerobot_ros.robots import panda
+from lerobot_ros.sim.episodes import STEP_LIMIT, episode_end
 from lerobot_ros.sim.pick_cube import PickCubeSim, SimConfig
 
 ENV_ID = "lerobot_ros/FrankaPickCube-v0"
@@ -103,7 +104,8 @@ class FrankaPickCubeEnv(gym.Env):
         self.sim.set_joint_targets(np.asarray(action, dtype=float))
         self.sim.step()
         state = self.sim.task_state()
-        truncated = self.sim.episode_step >= self.max_episode_steps and not state.success
+        end = episode_end(self.sim.episode_step, self.max_episode_steps, state.success)
+        truncated = end == STEP_LIMIT
         info = {"is_success": state.success}
         return self._observation(), state.reward, state.success, truncated, info
 

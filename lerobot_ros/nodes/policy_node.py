@@ -11,6 +11,10 @@ Two ways to act:
 * lockstep: one ``select_action`` per new complete observation (all inputs stamped with the
   same step), for deterministic eval against a lockstep sim, as LeRobot's rollout does.
 
+Both run in ``lerobot_ros.policy.runner.PolicyRunner`` (plain Python, tested without ROS);
+this node translates messages, aligns inputs, applies the safety layer and serves the
+services and the RunPolicy action.
+
 Inputs are aligned by header stamp (newest sample not newer than the tick, at most
 ``max_age`` old); a missing, stale or malformed input pauses the policy with the reason on
 ``/policy/status`` instead of feeding it old data. Every action passes the safety layer.
@@ -18,9 +22,7 @@ Inputs are aligned by header stamp (newest sample not newer than the tick, at mo
 
 from __future__ import annotations
 
-import queue
 import sys
-import threading
 import time
 from typing import Any
 
@@ -51,13 +53,7 @@ from lerobot_ros.features.mapping import (
 )
 from lerobot_ros.interfaces import PolicyStatus, ResetPolicy, RunPolicy
 from lerobot_ros.policy import run
-from lerobot_ros.policy.action_queue import ActionChunkQueue
-from lerobot_ros.policy.inference import (
-    gym_style_observation,
-    predict_action_chunk,
-    seed_episode,
-    select_action,
-)
+from lerobot_ros.policy.inference import gym_style_observation
 from lerobot_ros.policy.loading import (
     LoadedPolicy,
     PolicyLoadError,
@@ -66,6 +62,7 @@ from lerobot_ros.policy.loading import (
     trained_mapping,
 )
 from lerobot_ros.policy.run import PolicyRun
+from lerobot_ros.policy.runner import PolicyRunner
 from lerobot_ros.policy.safety import SafetyLayer
 from lerobot_ros.resources import config_path
 from lerobot_ros.robots import RobotModel, RobotModelError, known_robot
@@ -98,7 +95,7 @@ class PolicyNode(LifecycleNode):
         self.loaded: LoadedPolicy | None = None
         self.mapping: FeatureMapping | None = None
         self.active = False
-        self._lock = threading.Lock()  # worker thread <-> executor thread
+        self.runner: PolicyRunner | None = None  # the policy acting, while configured
         self._reset_runtime_state()
         self.status_pub = self.create_publisher(PolicyStatus, topics.POLICY_STATUS, qos.STATE)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", qos.STATE)
@@ -114,7 +111,6 @@ class PolicyNode(LifecycleNode):
         self._run_handle: ServerGoalHandle | None = None
         self._run_ended: Future | None = None
         self._holding = False  # a goal ended: hold until the next goal or /policy/reset
-        self.task = ""
         ActionServer(
             self,
             RunPolicy,
@@ -129,15 +125,12 @@ class PolicyNode(LifecycleNode):
     def _reset_runtime_state(self) -> None:
         self._last_tick: int | None = None  # graph-clock tick of the last on_tick
         self.actions_published = 0
-        self.last_inference_s = 0.0
         self.last_observation_to_action_s = 0.0
         self.last_acted_stamp = -np.inf
         self.input_errors: dict[str, str] = {}
         self.estopped = False
         self.state_text, self.reason = "inactive", "not configured"
         self.clamped = False
-        self._generation = 0
-        self._inference_busy = False
 
     # --- lifecycle ------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -172,7 +165,6 @@ class PolicyNode(LifecycleNode):
             lower, upper = self.robot.position_limits(names)  # names a joint it lacks
             max_relative = float(self.get_parameter("max_relative_target").value)
             self.safety = SafetyLayer(JointLimits(names, lower, upper), max_relative or None)
-            self.actions = ActionChunkQueue(int(self.get_parameter("refill_below").value))
         except (PolicyLoadError, MappingError, RobotModelError, ValueError) as error:
             self.get_logger().error(f"configure failed: {error}")
             self.loaded, self.mapping = None, None
@@ -254,18 +246,21 @@ class PolicyNode(LifecycleNode):
             Float64MultiArray if mapping.action.type == "position_command" else JointTrajectory
         )
         self.action_pub = self.create_publisher(action_type, mapping.action.topic, qos.COMMAND)
-        self._requests: queue.Queue = queue.Queue(maxsize=1)
-        self._worker = threading.Thread(
-            target=self._inference_worker, name="policy_inference", daemon=True
+        self.runner = PolicyRunner(
+            self.loaded,
+            int(self.get_parameter("refill_below").value),
+            current_tick=lambda: int(round(self._graph_now() * mapping.fps)),
+            on_error=lambda error: self.get_logger().error(
+                f"inference failed: {type(error).__name__}: {error}"
+            ),
         )
-        self._worker.start()
         self.timer = None
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._restart_episode()
         self.input_watch.restart(time.monotonic())
         self._holding = False
-        self.active = True
+        self.active = self.runner.accepting = True
         if not self.lockstep:
             self.timer = self.create_timer(1.0 / self.mapping.fps, self.on_tick)
         self.state_text, self.reason = "waiting", "waiting for observations"
@@ -274,7 +269,7 @@ class PolicyNode(LifecycleNode):
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._end_run(run.DEACTIVATED)
-        self.active = False
+        self.active = self.runner.accepting = False
         if self.timer is not None:
             self.destroy_timer(self.timer)
             self.timer = None
@@ -298,9 +293,9 @@ class PolicyNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def _destroy_io(self) -> None:
-        if getattr(self, "_requests", None) is not None:
-            self._requests.put(None)  # stop the worker
-            self._requests = None
+        if self.runner is not None:
+            self.runner.close()
+            self.runner = None
         for subscription in getattr(self, "_subscriptions_io", []):
             self.destroy_subscription(subscription)
         self._subscriptions_io = []
@@ -366,9 +361,7 @@ class PolicyNode(LifecycleNode):
         if isinstance(aligned, NotReady):
             return
         self.last_acted_stamp = stamp
-        started = time.perf_counter()
-        action = select_action(self.loaded, self._gym_observation(aligned.values), self.task)
-        self.last_inference_s = time.perf_counter() - started
+        action = self.runner.act(self._gym_observation(aligned.values))
         self._publish_action(
             action, aligned.values[OBS_STATE], stamp, complete_at, max(aligned.ages.values())
         )
@@ -401,11 +394,7 @@ class PolicyNode(LifecycleNode):
             self._restart_episode()  # resume from fresh observations, never from an old plan
             self.publish_status()
             return
-        with self._lock:
-            if not self._inference_busy and self.actions.needs_refill(tick):
-                self._inference_busy = True
-                self._requests.put((self._generation, tick, self._gym_observation(aligned.values)))
-            action = self.actions.pop(tick)
+        action = self.runner.tick(tick, lambda: self._gym_observation(aligned.values))
         if action is None:
             self.state_text, self.reason = "waiting", "waiting for the first action chunk"
             self.publish_status()
@@ -413,29 +402,6 @@ class PolicyNode(LifecycleNode):
         self._publish_action(
             action, aligned.values[OBS_STATE], now, time.perf_counter(), max(aligned.ages.values())
         )
-
-    def _inference_worker(self) -> None:
-        requests = self._requests
-        while True:
-            request = requests.get()
-            if request is None:
-                return
-            generation, tick, observation = request
-            started = time.perf_counter()
-            try:
-                chunk = predict_action_chunk(self.loaded, observation, self.task)
-            except Exception as error:  # noqa: BLE001 - report, keep the node alive
-                self.get_logger().error(f"inference failed: {type(error).__name__}: {error}")
-                chunk = None
-            elapsed = time.perf_counter() - started
-            with self._lock:
-                self._inference_busy = False
-                self.last_inference_s = elapsed
-                if chunk is not None and generation == self._generation and self.active:
-                    now_tick = int(
-                        round(self.get_clock().now().nanoseconds / 1e9 * self.mapping.fps)
-                    )
-                    self.actions.add_chunk(chunk, tick, now_tick)
 
     # --- output ---------------------------------------------------------------------------
     def _publish_action(
@@ -467,7 +433,7 @@ class PolicyNode(LifecycleNode):
                     steps=self.run.steps,
                     state=self.state_text,
                     inference_s=self.last_inference_s,
-                    queue_depth=len(self.actions),
+                    queue_depth=self.queue_depth,
                     observation_age_s=float(age),
                 )
             )
@@ -494,7 +460,7 @@ class PolicyNode(LifecycleNode):
         status.inference_s = self.last_inference_s
         status.observation_to_action_s = self.last_observation_to_action_s
         status.observation_age_s = float(age)
-        status.queue_depth = len(self.actions) if hasattr(self, "actions") else 0
+        status.queue_depth = self.queue_depth
         status.clamped = self.clamped
         self.status_pub.publish(status)
 
@@ -540,9 +506,7 @@ class PolicyNode(LifecycleNode):
             KeyValue(
                 key="observation_to_action_s", value=f"{self.last_observation_to_action_s:.5f}"
             ),
-            KeyValue(
-                key="queue_depth", value=str(len(self.actions) if hasattr(self, "actions") else 0)
-            ),
+            KeyValue(key="queue_depth", value=str(self.queue_depth)),
         ]
         array = DiagnosticArray(status=[status])
         array.header.stamp = self.get_clock().now().to_msg()
@@ -576,11 +540,10 @@ class PolicyNode(LifecycleNode):
     async def execute_run(self, goal_handle: ServerGoalHandle) -> RunPolicy.Result:
         goal = goal_handle.request
         ended = Future()
-        with self._lock:
-            self.run = PolicyRun.start(
-                goal.task, goal.max_steps, goal.max_duration_s, self._graph_now()
-            )
-            self.task = goal.task
+        self.run = PolicyRun.start(
+            goal.task, goal.max_steps, goal.max_duration_s, self._graph_now()
+        )
+        self.runner.set_task(goal.task)
         self._run_handle, self._run_ended, self._holding = goal_handle, ended, False
         self._restart_episode()  # the new task's chunks, not the previous goal's
         self.get_logger().info(f"RunPolicy goal started: task {goal.task!r}")
@@ -612,8 +575,9 @@ class PolicyNode(LifecycleNode):
         current, ended = self.run, self._run_ended
         if current is None or not current.stop(reason):
             return
-        with self._lock:
-            self.run, self.task = None, ""
+        self.run = None
+        if self.runner is not None:
+            self.runner.set_task("")
         self._holding = True
         if self.active and self.mapping is not None:
             self._publish_hold(f"RunPolicy goal ended ({reason})")
@@ -622,13 +586,17 @@ class PolicyNode(LifecycleNode):
         ended.set_result(reason)
 
     # --- services -------------------------------------------------------------------------
+    @property
+    def last_inference_s(self) -> float:
+        return self.runner.last_inference_s if self.runner is not None else 0.0
+
+    @property
+    def queue_depth(self) -> int:
+        return self.runner.queue_depth if self.runner is not None else 0
+
     def _restart_episode(self) -> None:
-        with self._lock:
-            self._generation += 1  # chunks still being computed belong to the old episode
-            if hasattr(self, "actions"):
-                self.actions.clear()
-        if self.loaded is not None:
-            self.loaded.policy.reset()
+        if self.runner is not None:
+            self.runner.restart()  # chunks still being computed belong to the old episode
 
     def on_reset(
         self, request: ResetPolicy.Request, response: ResetPolicy.Response
@@ -643,8 +611,7 @@ class PolicyNode(LifecycleNode):
         self._holding = False  # always-on policies act again (a goal's end held them)
         response.success, response.message = True, "policy reset"
         if request.use_seed:
-            with self._lock:  # not while the inference worker draws from them
-                seed_episode(request.seed)
+            self.runner.seed(request.seed)
             response.message = f"policy reset, seed {request.seed}"
         return response
 

@@ -118,9 +118,10 @@ class InputWatch:
     """Which inputs nothing provides, so a policy can say so instead of waiting forever.
 
     An input is missing once it has been silent for ``timeout_s`` (since the watch started,
-    or since its last message) while nothing publishes its topic, or while other inputs keep
-    arriving. All inputs silent with their publishers present is not an error: a lockstep
-    sim idles between episodes.
+    or since its last message) while nothing publishes its topic, or when it never arrived
+    at all while other inputs do (a publisher of another type or an incompatible QoS). An
+    input that arrived before and pauses, its publisher present, is not missing: a lockstep
+    sim idles between episodes while its periodic topics go on.
     """
 
     def __init__(self, keys: Iterable[str], timeout_s: float, now: float) -> None:
@@ -148,8 +149,9 @@ class InputWatch:
                 continue
             if publisher_counts.get(key, 0) == 0:
                 reasons[key] = f"nothing publishes it ({seconds:.1f} s)"
-            elif arriving:
+            elif arriving and self._last[key] is None:
                 reasons[key] = (
-                    f"no message for {seconds:.1f} s while {', '.join(sorted(arriving))} arrive"
+                    f"no message in {seconds:.1f} s while {', '.join(sorted(arriving))} arrive "
+                    "(a publisher of another type, or an incompatible QoS?)"
                 )
         return reasons

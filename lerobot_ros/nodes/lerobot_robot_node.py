@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import Image, JointState
-from std_msgs.msg import Float64MultiArray
+from std_msgs.msg import Float64MultiArray, String
 from trajectory_msgs.msg import JointTrajectory
 
 from lerobot_ros.control.joint_commands import (
@@ -41,6 +42,7 @@ from lerobot_ros.control.joint_commands import (
 )
 from lerobot_ros.hardware import lerobot_bridge as bridge
 from lerobot_ros.policy.safety import SafetyLayer
+from lerobot_ros.robots import robot_model
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.node_main import autostart_lifecycle, destroy_entities, run_node
 from lerobot_ros.ros.parameters import configure, declare_node_parameters
@@ -54,6 +56,7 @@ PARAMETER_RULES = {
     "fps": configure(low=0.1, high=1000.0),
     "command_timeout": configure(low=0.01, high=3600.0),
     "max_relative_target": configure(low=0.0, high=1000.0),
+    "robot_description": configure(),
 }
 
 
@@ -102,6 +105,7 @@ class LeRobotRobotNode(LifecycleNode):
             self.state_map = bridge.state_map(robot, units)
             self.command_map = bridge.command_map(robot, units)
             self.cameras = bridge.camera_shapes(robot)
+            self.description = self._description(robot_type, str(parameter("robot_description")))
             self.safety = SafetyLayer(self.command_map.limits, max_relative or None)
             bridge.set_torque(robot, False)  # limp until activated
         except Exception as error:  # noqa: BLE001 - bridge errors and bus errors alike
@@ -118,6 +122,25 @@ class LeRobotRobotNode(LifecycleNode):
         )
         return TransitionCallbackReturn.SUCCESS
 
+    def _description(self, robot_type: str, path: str) -> str:
+        """The URDF for /robot_description: the file given, checked, or one made from the
+        robot's motors and their calibrated ranges (joint names and limits in ROS units)."""
+        if path:
+            robot_model.load_urdf(path)  # a missing or invalid file: a clear error
+            return Path(path).read_text()
+        joints = [
+            robot_model.JointModel(
+                c.name,
+                "revolute" if np.isfinite([c.lower, c.upper]).all() else "continuous",
+                c.lower,
+                c.upper,
+                velocity=np.inf,
+                effort=np.inf,
+            )
+            for c in self.state_map.conversions
+        ]
+        return robot_model.urdf_from_joints(robot_type, joints)
+
     def _parameter_value(self, name: str) -> Any:  # noqa: ANN401 - any parameter type
         return self.get_parameter(name).value
 
@@ -128,12 +151,16 @@ class LeRobotRobotNode(LifecycleNode):
 
     def _create_io(self) -> None:
         self.joint_state_pub = self.create_publisher(JointState, topics.JOINT_STATES, qos.STATE)
+        # Latched, as robot_state_publisher's: RViz and policy_node read names and limits.
+        self.description_pub = self.create_publisher(String, topics.ROBOT_DESCRIPTION, qos.LATCHED)
+        self.description_pub.publish(String(data=self.description))
         self.image_pubs = {
             camera: self.create_publisher(Image, topics.camera_image(camera), qos.IMAGE)
             for camera in self.cameras
         }
         self._io = [
             self.joint_state_pub,
+            self.description_pub,
             *self.image_pubs.values(),
             self.create_subscription(
                 Float64MultiArray, topics.POSITION_COMMANDS, self.on_position_command, qos.COMMAND

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,3 +132,33 @@ def load_urdf(path: str | Path) -> RobotModel:
     except (OSError, UnicodeDecodeError) as error:
         raise RobotModelError(f"cannot read URDF file {path}: {error}") from None
     return parse_urdf(text, str(path))
+
+
+def urdf_from_joints(robot_name: str, joints: Sequence[JointModel]) -> str:
+    """A URDF of ``joints`` as one serial chain without geometry: the model of a robot that
+    ships no description (its motors and their calibrated ranges), for /robot_description.
+    Joint frames coincide (no kinematics is known): RViz shows the tree, not the arm's shape."""
+    robot = ET.Element("robot", name=robot_name)
+    ET.SubElement(robot, "link", name="base_link")
+    parent = "base_link"
+    for joint in joints:
+        child = f"{joint.name}_link"
+        ET.SubElement(robot, "link", name=child)
+        element = ET.SubElement(robot, "joint", name=joint.name, type=joint.type)
+        ET.SubElement(element, "parent", link=parent)
+        ET.SubElement(element, "child", link=child)
+        ET.SubElement(element, "axis", xyz="0 0 1")
+        limit = {"velocity": _urdf_number(joint.velocity), "effort": _urdf_number(joint.effort)}
+        if joint.type != "continuous":
+            limit |= {"lower": _urdf_number(joint.lower), "upper": _urdf_number(joint.upper)}
+        ET.SubElement(element, "limit", **limit)
+        if joint.mimic is not None:
+            ET.SubElement(element, "mimic", joint=joint.mimic)
+        parent = child
+    ET.indent(robot, space="  ")
+    return '<?xml version="1.0"?>\n' + ET.tostring(robot, encoding="unicode") + "\n"
+
+
+def _urdf_number(value: float) -> str:
+    # URDF has no infinity: an unknown velocity or effort limit is written as 0 ("none").
+    return repr(float(value)) if math.isfinite(value) else "0"

@@ -81,13 +81,18 @@ def test_an_input_nothing_publishes_is_missing_after_the_timeout():
     assert watch.missing(104.0, {"state": 1, "wrist": 1}) == {}
 
 
-def test_a_silent_input_is_missing_only_while_the_others_arrive():
+def test_an_input_that_never_arrives_while_the_others_do_is_missing():
     watch = InputWatch(["state", "front"], timeout_s=1.0, now=0.0)
     publishers = {"state": 1, "front": 1}
     # Everything silent with publishers present: a lockstep sim between episodes.
     assert watch.missing(10.0, publishers) == {}
     watch.arrived("state", 9.8)
-    assert watch.missing(10.0, publishers) == {"front": "no message for 10.0 s while state arrive"}
+    (reason,) = watch.missing(10.0, publishers).values()
+    assert reason.startswith("no message in 10.0 s while state arrive")
+    # One that arrived before and pauses while another goes on is not missing.
+    watch.arrived("front", 10.5)
+    watch.arrived("state", 20.0)
+    assert watch.missing(20.0, publishers) == {}
 
 
 def test_a_restart_counts_silence_from_then():

@@ -17,10 +17,11 @@ from builtin_interfaces.msg import Duration
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState
 from sensor_msgs.msg import JointState
-from std_msgs.msg import Float64MultiArray
+from std_msgs.msg import Float64MultiArray, String
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from lerobot_ros.emulators.dynamixel_emulator import DynamixelEmulator
+from lerobot_ros.robots.robot_model import parse_urdf
 from lerobot_ros.ros import qos, topics
 
 pytestmark = pytest.mark.ros
@@ -183,6 +184,14 @@ def test_lifecycle_torque_and_commands_only_when_active(follower_arm, tmp_path, 
     assert transition(Transition.TRANSITION_CONFIGURE)
     assert probe.spin_until(lambda: len(states) > 3, 20), "a configured node shows the arm"
     assert torques(follower_arm) == [False] * 6, "limp until activated"
+    # A robot without a URDF: a model from its motors and calibration, latched for late
+    # joiners (RViz, policy_node): the joints of /joint_states, limits around 0 rad.
+    descriptions = probe.collect(String, topics.ROBOT_DESCRIPTION, qos.LATCHED)
+    assert probe.spin_until(lambda: bool(descriptions), 10), "no /robot_description"
+    model = parse_urdf(descriptions[-1].data, "/robot_description")
+    assert model.name == "koch_follower" and model.joint_names == tuple(states[-1].name)
+    lower, upper = model.position_limits(model.joint_names)
+    assert np.all(lower < 0) and np.all(upper > 0) and np.all(np.isfinite([lower, upper]))
     stream(probe, target, 1.0)
     np.testing.assert_array_equal(goals(follower_arm), start_goals)  # an inactive node ignores
 

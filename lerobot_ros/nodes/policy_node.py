@@ -34,7 +34,8 @@ from rclpy.clock import Clock, ClockType
 from rclpy.experimental import EventsExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.task import Future
-from std_msgs.msg import Float64MultiArray
+from rclpy.wait_for_message import wait_for_message
+from std_msgs.msg import Float64MultiArray, String
 from std_srvs.srv import SetBool
 from trajectory_msgs.msg import JointTrajectory
 
@@ -66,7 +67,7 @@ from lerobot_ros.policy.runner import PolicyRunner
 from lerobot_ros.policy.safety import SafetyLayer
 from lerobot_ros.resources import config_path
 from lerobot_ros.robots import RobotModel, RobotModelError, known_robot
-from lerobot_ros.robots.robot_model import load_urdf
+from lerobot_ros.robots.robot_model import load_urdf, parse_urdf
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.message_classes import MESSAGE_CLASSES
 from lerobot_ros.ros.node_main import autostart_lifecycle, run_node
@@ -74,6 +75,7 @@ from lerobot_ros.ros.parameters import configure, declare_node_parameters
 from lerobot_ros.ros.quiet import stdout_to_log
 
 DEFAULT_MAPPING = "features/panda_pick_cube.yaml"
+DESCRIPTION_WAIT_S = 10.0  # for a latched /robot_description when the URDF comes from there
 # When each parameter of config/policy_node.yaml is read (autostart: at start, read-only).
 PARAMETER_RULES = {
     "policy_path": configure(),
@@ -216,16 +218,28 @@ class PolicyNode(LifecycleNode):
         return mapping
 
     def _robot_model(self, mapping: FeatureMapping) -> RobotModel:
-        """Joint names and limits: the URDF file given, else the mapping's robot."""
+        """Joint names and limits: the URDF file given, else the mapping's robot, else the
+        URDF on /robot_description (latched: its driver or robot_state_publisher)."""
         path = self.get_parameter("robot_description").value
         if path:
             return load_urdf(path)
-        if mapping.robot is None:
+        if mapping.robot is not None:
+            return known_robot(mapping.robot)
+        received, message = wait_for_message(
+            String,
+            self,
+            topics.ROBOT_DESCRIPTION,
+            qos_profile=qos.LATCHED,
+            time_to_wait=DESCRIPTION_WAIT_S,
+        )
+        if not received:
             raise RobotModelError(
-                f"{mapping.source} names no robot: set robot_description to the robot's URDF "
-                "file (joint names and limits come from it)"
+                f"{mapping.source} names no robot, robot_description is empty, and nothing "
+                f"published {topics.ROBOT_DESCRIPTION} within {DESCRIPTION_WAIT_S:g} s: start "
+                "the robot's driver (or robot_state_publisher) first, or set robot_description "
+                "to the robot's URDF file"
             )
-        return known_robot(mapping.robot)
+        return parse_urdf(message.data, topics.ROBOT_DESCRIPTION)
 
     def _create_io(self) -> None:
         mapping = self.mapping

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from geometry_msgs.msg import Pose
 from sensor_msgs.msg import JointState
-from std_msgs.msg import Float64MultiArray
+from std_msgs.msg import Float64MultiArray, String
 from std_srvs.srv import SetBool
 from tiny_training import attach_mapping, untrained_act
 from visualization_msgs.msg import Marker, MarkerArray
@@ -250,13 +250,13 @@ def small_arm_files(tmp_path, names=SMALL_ARM_JOINTS, file="small_arm.yaml"):  #
 def test_a_robot_that_is_not_the_panda_takes_names_and_limits_from_its_urdf(
     start_node, probe, tmp_path
 ):
-    """...and the mapping the checkpoint carries (lerobot-ros attach-mapping) is the default."""
-    urdf, mapping, policy = small_arm_files(tmp_path)
+    """...read from /robot_description, as its driver publishes it; and the mapping the
+    checkpoint carries (lerobot-ros attach-mapping) is the default."""
+    _, mapping, policy = small_arm_files(tmp_path)
     attach_mapping(policy, "--mapping", str(mapping))
-    start_node(
-        "lerobot_ros.nodes.policy_node",
-        policy_parameters(policy_path=str(policy), robot_description=str(urdf)),
-    )
+    description = probe.node.create_publisher(String, topics.ROBOT_DESCRIPTION, qos.LATCHED)
+    description.publish(String(data=SMALL_ARM_URDF))
+    start_node("lerobot_ros.nodes.policy_node", policy_parameters(policy_path=str(policy)))
     statuses = probe.collect(PolicyStatus, topics.POLICY_STATUS, qos.STATE)
     commands = probe.collect(Float64MultiArray, "/small_arm/commands", qos.COMMAND)
     state_pub = probe.node.create_publisher(JointState, "/small_arm/joint_states", qos.STATE)

@@ -30,6 +30,7 @@ from lerobot_ros.features.mapping import (
     FeatureMapping,
     MappingError,
     load_mapping,
+    mapping_document,
     parse_mapping,
 )
 from lerobot_ros.robots import panda
@@ -159,40 +160,6 @@ def mutated_mappings(draw: st.DrawFn) -> object:
 # --- the judge --------------------------------------------------------------------------------
 
 
-def _as_raw(mapping: FeatureMapping) -> dict:
-    """Every key of ``mapping`` spelled out: what a round trip must give back."""
-    observation: dict = {
-        "state": {
-            "topic": mapping.state.topic,
-            "type": mapping.state.type,
-            "field": mapping.state.field,
-            "names": list(mapping.state.names),
-        }
-    }
-    pose = mapping.environment_state
-    if pose is not None:
-        observation["environment_state"] = {
-            "topic": pose.topic,
-            "type": pose.type,
-            "marker": pose.marker,
-            "fields": list(pose.fields),
-        }
-    observation["images"] = {
-        image.name: {"topic": image.topic, "height": image.height, "width": image.width}
-        for image in mapping.images
-    }
-    return {
-        "fps": mapping.fps,
-        "max_age": mapping.max_age,
-        "observation": observation,
-        "action": {
-            "topic": mapping.action.topic,
-            "type": mapping.action.type,
-            "names": list(mapping.action.names),
-        },
-    }
-
-
 def _topics(mapping: FeatureMapping) -> list[str]:
     pose = [mapping.environment_state.topic] if mapping.environment_state else []
     return [mapping.state.topic, *pose, *(i.topic for i in mapping.images), mapping.action.topic]
@@ -227,7 +194,7 @@ def _check_usable(mapping: FeatureMapping) -> None:
         assert type(image.height) is int and type(image.width) is int
         assert image.height > 0 and image.width > 0
         assert image.height * image.width * 3 <= MAX_IMAGE_BYTES, image
-    assert parse_mapping(_as_raw(mapping), mapping.source) == mapping  # round trip
+    assert parse_mapping(mapping_document(mapping), mapping.source) == mapping  # round trip
     features = mapping.lerobot_features()
     assert set(features) == {*mapping.input_keys, "action"}
 

@@ -120,8 +120,8 @@ def test_live_sampler_frames_are_on_the_grid_and_never_from_the_future(stream):
     calls: list[tuple[float, object]] = []
     real_sample_frame = recording.sample_frame
 
-    def spy(observations, commands, tick, deadline):  # noqa: ANN001 - sample_frame's arguments
-        result = real_sample_frame(observations, commands, tick, deadline)
+    def spy(observations, commands, tick, deadline, *compose):  # noqa: ANN001 - sample_frame's
+        result = real_sample_frame(observations, commands, tick, deadline, *compose)
         calls.append((tick, deadline, result))
         # Raised here, not after the poll: walking a clock gap tick by tick takes days.
         assert len(calls) <= MAX_TICKS_PER_POLL, f"over {MAX_TICKS_PER_POLL} ticks in one poll"

@@ -354,6 +354,17 @@ def test_recorder_samples_after_a_sim_restart(record, probe, rng, inject):
             graph.restart("sim_node")
             restarted = time.monotonic()
             assert probe.spin_until(lambda r=restarted: any(t > r for t, _ in joints), 60)
+            # As a user would, start once the recorder's clock runs again: its status stamps
+            # (1 Hz, graph clock) stand still until it has matched the new sim's /clock (Jazzy
+            # once took over 4 s; every command then looked stamped in the future).
+            stamps: set[tuple[int, int]] = set()
+
+            def clock_runs(stamps: set = stamps) -> bool:
+                stamp = recorder.status.header.stamp
+                stamps.add((stamp.sec, stamp.nanosec))
+                return len(stamps) >= 3
+
+            assert probe.spin_until(clock_runs, 30), "the recorder's clock stands still"
             assert recorder.start("pick").success
             sampling = probe.spin_until(
                 lambda: (

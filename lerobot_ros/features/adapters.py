@@ -24,7 +24,7 @@ from lerobot_ros.features.mapping import (
     PoseInput,
     StateInput,
 )
-from lerobot_ros.ros.conversions import image_to_rgb, seconds_to_time
+from lerobot_ros.ros.conversions import image_pixels, image_to_rgb, seconds_to_time
 
 
 class InputError(ValueError):
@@ -134,7 +134,7 @@ def image_array(msg: Image | CompressedImage, spec: ImageInput) -> np.ndarray:
                 f"{', '.join(IMAGE_ENCODINGS)}, or a compressed_image input)"
             )
         elif msg.encoding == "mono8":
-            pixels = np.repeat(_plane(msg, np.uint8)[..., None], 3, axis=2)
+            pixels = np.repeat(image_pixels(msg), 3, axis=2)
         elif msg.encoding in DEPTH_ENCODINGS:
             pixels = _shade_depth(msg, spec.depth_max)
         else:
@@ -146,25 +146,9 @@ def image_array(msg: Image | CompressedImage, spec: ImageInput) -> np.ndarray:
     return np.ascontiguousarray(pixels)
 
 
-def _plane(msg: Image, dtype: type) -> np.ndarray:
-    """The (H, W) single-channel buffer of ``msg``, checked against its size and step."""
-    itemsize = np.dtype(dtype).itemsize
-    if msg.height == 0 or msg.width == 0:
-        raise ValueError(f"empty image ({msg.width}x{msg.height})")
-    if msg.step != msg.width * itemsize or len(msg.data) != msg.height * msg.step:
-        raise ValueError(
-            f"{msg.encoding} buffer of {len(msg.data)} bytes does not match "
-            f"{msg.width}x{msg.height}, step {msg.step}"
-        )
-    order = ">" if msg.is_bigendian else "<"
-    return np.frombuffer(bytes(msg.data), dtype=np.dtype(dtype).newbyteorder(order)).reshape(
-        msg.height, msg.width
-    )
-
-
 def _shade_depth(msg: Image, depth_max: float) -> np.ndarray:
     unit = DEPTH_ENCODINGS[msg.encoding]
-    raw = _plane(msg, np.float32 if msg.encoding == "32FC1" else np.uint16)
+    raw = image_pixels(msg, np.float32 if msg.encoding == "32FC1" else np.uint16)[..., 0]
     meters = raw.astype(np.float64) * unit
     known = np.isfinite(meters) & (meters > 0)  # 0 and NaN: no depth measured there
     shade = np.where(known, np.clip(meters / depth_max, 0.0, 1.0) * 255.0, 0.0)

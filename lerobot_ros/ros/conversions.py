@@ -60,17 +60,25 @@ def rgb_image(pixels: np.ndarray, stamp: Time, frame_id: str) -> Image:
     return msg
 
 
+def image_pixels(msg: Image, dtype: type = np.uint8, channels: int = 1) -> np.ndarray:
+    """(H, W, channels) view of an Image's buffer, checked against its size and step
+    (ValueError says which); multi-byte values in the message's byte order."""
+    if msg.height == 0 or msg.width == 0:
+        raise ValueError(f"empty image ({msg.width}x{msg.height})")
+    item = np.dtype(dtype).newbyteorder(">" if msg.is_bigendian else "<")
+    if msg.step != msg.width * channels * item.itemsize or len(msg.data) != msg.height * msg.step:
+        raise ValueError(
+            f"{msg.encoding} buffer of {len(msg.data)} bytes does not match "
+            f"{msg.width}x{msg.height}, step {msg.step}"
+        )
+    return np.frombuffer(msg.data, dtype=item).reshape(msg.height, msg.width, channels)
+
+
 def image_to_rgb(msg: Image) -> np.ndarray:
     """(H, W, 3) uint8 view of an rgb8/bgr8 Image; ValueError on anything else."""
     if msg.encoding not in ("rgb8", "bgr8"):
         raise ValueError(f"unsupported image encoding {msg.encoding!r} (expected rgb8 or bgr8)")
-    if msg.height == 0 or msg.width == 0:
-        raise ValueError(f"empty image ({msg.width}x{msg.height})")
-    if msg.step != msg.width * 3 or len(msg.data) != msg.height * msg.step:
-        raise ValueError(
-            f"image buffer of {len(msg.data)} bytes does not match {msg.width}x{msg.height}, step {msg.step}"
-        )
-    pixels = np.frombuffer(msg.data, dtype=np.uint8).reshape(msg.height, msg.width, 3)
+    pixels = image_pixels(msg, np.uint8, 3)
     return pixels[..., ::-1] if msg.encoding == "bgr8" else pixels
 
 

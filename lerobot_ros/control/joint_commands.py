@@ -11,7 +11,8 @@ trajectory controller where they apply:
   rejected with ``CommandError`` and change nothing;
 * when the newest position command is older than the timeout, the joints hold the position
   they had measured at that moment, so a dead commander never leaves the arm chasing an old
-  target; a finished trajectory holds its last point.
+  target (or, with ``hold_measured_on_timeout=False``, keep the last target: a gripper
+  squeezing an object stays closed); a finished trajectory holds its last point.
 """
 
 from __future__ import annotations
@@ -132,11 +133,18 @@ class JointTrajectoryPlan:
 class JointCommandArbiter:
     """Holds the newest command and yields the joint target for each control tick."""
 
-    def __init__(self, limits: JointLimits, timeout: float, initial_target: np.ndarray) -> None:
+    def __init__(
+        self,
+        limits: JointLimits,
+        timeout: float,
+        initial_target: np.ndarray,
+        hold_measured_on_timeout: bool = True,
+    ) -> None:
         if not timeout > 0.0:
             raise ValueError(f"command timeout must be > 0 s, got {timeout}")
         self.limits = limits
         self.timeout = timeout
+        self.hold_measured_on_timeout = hold_measured_on_timeout
         self.reset(initial_target)
 
     def reset(self, target: np.ndarray) -> None:
@@ -181,8 +189,9 @@ class JointCommandArbiter:
         self.holding = False
         return plan
 
-    def update(self, now: float, measured_positions: np.ndarray) -> np.ndarray:
-        """Target for this tick; switches to holding ``measured_positions`` on timeout."""
+    def update(self, now: float, measured_positions: np.ndarray | None) -> np.ndarray:
+        """Target for this tick; on timeout switches to holding ``measured_positions`` (or the
+        last target, when so configured or nothing was measured)."""
         if self.holding:
             return self._target.copy()
         if self._trajectory is not None:
@@ -193,6 +202,7 @@ class JointCommandArbiter:
                 self.holding = True
         elif self._command_time is not None and now - self._command_time > self.timeout:
             # The commander went quiet mid-motion: stop where the arm is, not at an old target.
-            self._target, _ = self.limits.clamp(np.asarray(measured_positions, dtype=float))
+            if self.hold_measured_on_timeout and measured_positions is not None:
+                self._target, _ = self.limits.clamp(np.asarray(measured_positions, dtype=float))
             self.holding = True
         return self._target.copy()

@@ -52,7 +52,7 @@ from lerobot_ros.features.adapters import (
     command_vector,
     field_vector,
     image_array,
-    marker_header,
+    input_header,
     pose_vector,
     state_vector,
     trajectory_target,
@@ -63,7 +63,6 @@ from lerobot_ros.features.mapping import (
     ACTION_MESSAGE_TYPES,
     COMPRESSED_IMAGE_TYPE,
     EMBEDDED_MAPPING_FILE,
-    HEADERLESS_KINDS,
     IMAGE_MESSAGE_TYPES,
     IMAGE_TYPE,
     JOINT_STATE_TYPE,
@@ -215,6 +214,11 @@ def _check_topics(reader: Reader, inputs: dict[str, tuple[str, str]], bag: Path)
             )
 
 
+def _input_stamp_ns(msg: Any, mapping: FeatureMapping, receive_ns: int) -> int:  # noqa: ANN401
+    header = input_header(msg, mapping.environment_state)
+    return receive_ns if header is None else _stamp_ns(header)
+
+
 def _converters(mapping: FeatureMapping) -> dict[str, Callable[[Any, int], tuple[int, Any]]]:
     """key -> (message, receive ns) -> (stamp ns, value), through the live adapters."""
     converters: dict[str, Callable[[Any, int], tuple[int, Any]]] = {
@@ -224,18 +228,14 @@ def _converters(mapping: FeatureMapping) -> dict[str, Callable[[Any, int], tuple
     if mapping.environment_state is not None:
         pose = mapping.environment_state
 
-        # A MarkerArray has no header of its own: the chosen marker's stamp is the sample's.
         def environment(msg: Any, receive_ns: int) -> tuple[int, Any]:  # noqa: ANN401
-            header = marker_header(msg, pose)
-            return (receive_ns if header is None else _stamp_ns(header)), pose_vector(msg, pose)
+            return _input_stamp_ns(msg, mapping, receive_ns), pose_vector(msg, pose)
 
         converters[OBS_ENVIRONMENT_STATE] = environment
     for extra in mapping.state_extra:
 
         def numeric(msg: Any, receive_ns: int, spec: FieldInput = extra) -> tuple[int, Any]:  # noqa: ANN401
-            # A Float64MultiArray has no header: its receive time is its stamp.
-            stamp = _stamp_ns(msg.header) if spec.type not in HEADERLESS_KINDS else receive_ns
-            return stamp, field_vector(msg, spec)
+            return _input_stamp_ns(msg, mapping, receive_ns), field_vector(msg, spec)
 
         converters[extra.key] = numeric
     for image in mapping.images:

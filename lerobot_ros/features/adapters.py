@@ -92,6 +92,15 @@ def marker_header(msg: MarkerArray, spec: PoseInput) -> object | None:
     return next((m.header for m in msg.markers if m.text == spec.marker), None)
 
 
+def input_header(msg: object, environment_state: PoseInput | None) -> object | None:
+    """The header whose stamp dates an input sample: the message's own, the mapped marker's
+    for a MarkerArray; None for a headerless message (Float64MultiArray), which the time it
+    was received dates."""
+    if isinstance(msg, MarkerArray):
+        return None if environment_state is None else marker_header(msg, environment_state)
+    return getattr(msg, "header", None)
+
+
 def command_vector(values: object, names: tuple[str, ...], topic: str) -> np.ndarray:
     """A command's values as a finite vector of the mapped joints' length."""
     vector = np.asarray(values, dtype=np.float64).reshape(-1)

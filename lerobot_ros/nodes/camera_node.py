@@ -6,8 +6,8 @@ RealSense with ``depth:=true``, depth aligned to color on
 ``/camera/<name>/aligned_depth_to_color/{image_raw,camera_info}``: 16UC1 in millimetres,
 0 = no measurement, as realsense2_camera and OpenNI drivers publish it (REP 118's other
 encoding; depth_image_proc and RViz take both), lossless for the camera's z16 and half
-the size of 32FC1 metres. frame_id is the Panda description's optical frame of the camera
-(``<name>_camera_optical_frame``, z forward), the same as the sim's.
+the size of 32FC1 metres. frame_id defaults to the camera's optical frame by the contract's
+name (``<name>_camera_optical_frame``, z forward), as the sim's and the Panda's URDF name them.
 
 Stamps are the capture time on the node's ROS clock: ``now - age`` where the age comes from
 the camera (RealSense host-clock timestamps) or is taken when the frame was grabbed (OpenCV).
@@ -33,7 +33,6 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
 from lerobot_ros.hardware.cameras import Backoff, CameraSettings, CameraStream, Frame, make_source
-from lerobot_ros.robots import panda
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.node_main import run_node
 from lerobot_ros.ros.parameters import Rule, declare_node_parameters, parameter_docs
@@ -60,15 +59,6 @@ def depth_image(depth_mm: np.ndarray, stamp: TimeMsg, frame_id: str) -> Image:
     return msg
 
 
-def default_frame_id(camera_name: str) -> str:
-    if camera_name not in panda.CAMERA_NAMES:
-        raise ValueError(
-            f"camera_name {camera_name!r} has no frame in the Panda description "
-            f"(cameras {list(panda.CAMERA_NAMES)}): set frame_id"
-        )
-    return panda.camera_frame_id(camera_name)
-
-
 class CameraNode(Node):
     def __init__(
         self, find_realsense_device: Callable[[], Any] | None = None, **node_kwargs: Any
@@ -85,7 +75,7 @@ class CameraNode(Node):
         )
         settings = CameraSettings.from_parameters(values)
         self.settings = settings
-        self.frame_id = str(values["frame_id"] or "").strip() or default_frame_id(
+        self.frame_id = str(values["frame_id"] or "").strip() or topics.camera_optical_frame(
             settings.camera_name
         )
         name = settings.camera_name

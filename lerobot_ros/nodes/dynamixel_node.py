@@ -51,7 +51,6 @@ from lerobot_ros.hardware.dynamixel.arm import (
 )
 from lerobot_ros.hardware.dynamixel.bus import BusError, DynamixelBus
 from lerobot_ros.resources import config_path
-from lerobot_ros.robots import panda
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.node_main import autostart_lifecycle, destroy_entities, run_node
 from lerobot_ros.ros.parameters import configure, declare_node_parameters
@@ -168,7 +167,7 @@ class DynamixelNode(LifecycleNode):
     def _create_controllers(self) -> None:
         """MoveIt's FollowJointTrajectory and GripperCommand actions, as on sim_node."""
         names = self.arm_config.names
-        gripper = panda.GRIPPER_JOINT_NAME if panda.GRIPPER_JOINT_NAME in names else None
+        gripper = self.arm_config.gripper_joint
         self.controllers = ControllerActionServers(
             self,
             self.commands,

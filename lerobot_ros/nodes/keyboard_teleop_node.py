@@ -18,18 +18,17 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
-from lerobot_ros.control.joint_commands import JointLimits
 from lerobot_ros.features import adapters
 from lerobot_ros.features.mapping import StateInput
 from lerobot_ros.policy.safety import SafetyLayer
-from lerobot_ros.robots import panda
 from lerobot_ros.ros import qos, topics
 from lerobot_ros.ros.node_main import StartupError, run_node
 from lerobot_ros.ros.parameters import declare_node_parameters, live
+from lerobot_ros.sim import robot as sim_robot
 from lerobot_ros.teleop.keyboard_jog import HELP, JogSettings, KeyboardJog
 from lerobot_ros.teleop.terminal import TerminalKeys
 
-JOINTS = StateInput(topics.JOINT_STATES, panda.JOINT_NAMES)
+JOINTS = StateInput(topics.JOINT_STATES, sim_robot.JOINT_NAMES)
 # config/keyboard_teleop_node.yaml: every parameter takes effect when set.
 PARAMETER_RULES = {
     "rate_hz": live(low=1.0, high=1000.0),
@@ -52,8 +51,7 @@ class KeyboardTeleopNode(Node):
         self.jog = KeyboardJog(
             JogSettings(step=p["step"], yaw_step=math.radians(p["yaw_step_deg"]))
         )
-        lower, upper = panda.joint_limits()
-        self.limits = JointLimits(panda.JOINT_NAMES, lower, upper)
+        self.limits = sim_robot.joint_limits()
         self.safety = SafetyLayer(self.limits, p["max_relative_target"] or None)
         self.measured: np.ndarray | None = None
         self.command_pub = self.create_publisher(

@@ -16,9 +16,10 @@ a ros2_control hardware interface:
 * cleanup / shutdown / exit: disconnect (LeRobot disables torque if its config says so).
 
 Commands: ``/position_controller/commands`` (Float64MultiArray in the robot's action order)
-and ``/arm_controller/joint_trajectory`` (interpolated from the current goal). A commander
-silent for ``command_timeout`` is ignored: nothing more is sent and the motors hold their
-last goal (a hold at the measured position would open a gripper squeezing an object).
+and ``/arm_controller/joint_trajectory`` (interpolated from the current goal), arbitrated by
+the :class:`JointCommandArbiter` the sim and dynamixel_node use. A commander silent for
+``command_timeout`` is ignored: nothing more is sent and the motors hold their last goal (a
+hold at the measured position would open a gripper squeezing an object).
 """
 
 from __future__ import annotations
@@ -35,11 +36,7 @@ from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64MultiArray, String
 from trajectory_msgs.msg import JointTrajectory
 
-from lerobot_ros.control.joint_commands import (
-    CommandError,
-    JointTrajectoryPlan,
-    validate_position_command,
-)
+from lerobot_ros.control.joint_commands import CommandError, JointCommandArbiter
 from lerobot_ros.hardware import lerobot_bridge as bridge
 from lerobot_ros.policy.safety import SafetyLayer
 from lerobot_ros.robots import robot_model
@@ -70,13 +67,7 @@ class LeRobotRobotNode(LifecycleNode):
         self.reason = "not configured"
         self._io: list = []
         self._timer = None
-        self._forget_commands()
-
-    def _forget_commands(self) -> None:
-        self.command: np.ndarray | None = None
-        self.command_time = -np.inf
-        self.plan: JointTrajectoryPlan | None = None
-        self.last_goal: np.ndarray | None = None
+        self.commands: JointCommandArbiter | None = None  # while active
 
     # --- lifecycle ------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -183,14 +174,19 @@ class LeRobotRobotNode(LifecycleNode):
             self.reason = f"activate failed: {error}"
             self.get_logger().error(self.reason)
             return TransitionCallbackReturn.FAILURE
-        self._forget_commands()
+        measured = self._measured_command_vector(observation)
+        limits = self.command_map.limits
+        start = measured if measured is not None else (limits.lower + limits.upper) / 2
+        self.commands = JointCommandArbiter(
+            limits, self.command_timeout, limits.clamp(start)[0], hold_measured_on_timeout=False
+        )
         self.active = True
         self.reason = "active"
         return super().on_activate(state)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.active = False
-        self._forget_commands()
+        self.commands = None
         self.reason = "configured, not active"
         return super().on_deactivate(state)
 
@@ -209,7 +205,7 @@ class LeRobotRobotNode(LifecycleNode):
         if self.robot is not None:
             bridge.disconnect(self.robot)
             if self.context.ok():  # not after Ctrl-C: /rosout is gone by then
-                self.get_logger().info(f"disconnected {self.robot.name}")
+                self.get_logger().info(f"disconnected {bridge.device_type(self.robot)}")
             self.robot = None
         self.reason = "not configured"
 
@@ -228,7 +224,7 @@ class LeRobotRobotNode(LifecycleNode):
             )
             return
         try:
-            command, clamped = validate_position_command(msg.data, self.command_map.limits)
+            clamped = self.commands.command_positions(msg.data, self._now())
         except CommandError as error:
             self.get_logger().error(
                 f"rejected {topics.POSITION_COMMANDS}: {error} (joints, in order: "
@@ -240,35 +236,20 @@ class LeRobotRobotNode(LifecycleNode):
                 "position command outside the calibrated joint limits: clamped",
                 throttle_duration_sec=2.0,
             )
-        self.plan = None
-        self.command = command
-        self.command_time = self._now()
 
     def on_trajectory(self, msg: JointTrajectory) -> None:
         if not self.active:
             self.get_logger().warning("ignored a trajectory: not active", throttle_duration_sec=2.0)
             return
-        now = self._now()
-        start_positions = self.last_goal if self.last_goal is not None else self.measured
-        if start_positions is None:
-            self.get_logger().error("rejected a trajectory: no measured position yet")
-            return
-        if not msg.points:
-            self.plan, self.command = None, None  # cancel: stop sending, hold the last goal
-            return
-        try:
-            start = conversions.time_to_seconds(msg.header.stamp)
-            self.plan = JointTrajectoryPlan(
+        try:  # no points: cancel, hold the goal reached so far
+            self.commands.command_trajectory(
                 msg.joint_names,
                 conversions.trajectory_points(msg),
-                self.command_map.limits,
-                start if start > 0 else now,
-                start_positions,
+                self._now(),
+                conversions.time_to_seconds(msg.header.stamp),
             )
         except CommandError as error:
             self.get_logger().error(f"rejected {topics.JOINT_TRAJECTORY}: {error}")
-            return
-        self.command = None
 
     # --- the control loop -----------------------------------------------------------------
     def on_tick(self) -> None:
@@ -278,7 +259,7 @@ class LeRobotRobotNode(LifecycleNode):
         except Exception as error:  # noqa: BLE001 - a bus or camera hiccup must not kill the node
             self.read_errors += 1
             self.get_logger().error(
-                f"reading {self.robot.name} failed ({self.read_errors} so far): {error}",
+                f"reading {bridge.device_type(self.robot)} failed ({self.read_errors} so far): {error}",
                 throttle_duration_sec=2.0,
             )
             return
@@ -299,7 +280,10 @@ class LeRobotRobotNode(LifecycleNode):
             )
         self.measured = self._measured_command_vector(observation)
         if self.active:
-            self._send(self._target())
+            was_holding = self.commands.holding
+            target = self.commands.update(self._now(), self.measured)
+            if not was_holding:  # holding: the motors keep their last goal, nothing to send
+                self._send(target)
         elapsed = time.perf_counter() - started
         if elapsed > 1.0 / self.fps:
             self.get_logger().warning(
@@ -313,20 +297,7 @@ class LeRobotRobotNode(LifecycleNode):
             return None
         return self.command_map.to_ros(observation)
 
-    def _target(self) -> np.ndarray | None:
-        now = self._now()
-        if self.plan is not None:
-            target = self.plan.sample(now)
-            if now > self.plan.end_time:
-                self.plan = None  # the final point is sent once more, then the motors hold it
-            return target
-        if self.command is not None and now - self.command_time <= self.command_timeout:
-            return self.command
-        return None  # nothing fresh: send nothing, the motors hold the last goal
-
-    def _send(self, target: np.ndarray | None) -> None:
-        if target is None:
-            return
+    def _send(self, target: np.ndarray) -> None:
         filtered = self.safety.filter(target, self.measured)
         if filtered.action is None:
             self.get_logger().error(
@@ -341,10 +312,9 @@ class LeRobotRobotNode(LifecycleNode):
             self.robot.send_action(self.command_map.to_lerobot(filtered.action))
         except Exception as error:  # noqa: BLE001 - a bus hiccup must not kill the node
             self.get_logger().error(
-                f"sending to {self.robot.name} failed: {error}", throttle_duration_sec=2.0
+                f"sending to {bridge.device_type(self.robot)} failed: {error}",
+                throttle_duration_sec=2.0,
             )
-            return
-        self.last_goal = filtered.action
 
 
 def main(args: list[str] | None = None) -> int:

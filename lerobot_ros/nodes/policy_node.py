@@ -321,29 +321,23 @@ class PolicyNode(LifecycleNode):
         try:
             if key == OBS_STATE:
                 value = adapters.state_vector(msg, mapping.state)
-                stamp = msg.header.stamp
             elif key == OBS_ENVIRONMENT_STATE:
                 value = adapters.pose_vector(msg, mapping.environment_state)
-                stamp = next(
-                    m.header.stamp
-                    for m in msg.markers
-                    if m.text == mapping.environment_state.marker
-                )
             elif key in self.extra_keys:
                 value = adapters.field_vector(msg, mapping.extra(key))
-                # Headerless (Float64MultiArray): stamped on arrival, on the graph clock.
-                stamp = (
-                    msg.header.stamp if hasattr(msg, "header") else self.get_clock().now().to_msg()
-                )
             else:
                 value = adapters.image_array(msg, mapping.image(key))
-                stamp = msg.header.stamp
         except adapters.InputError as error:
             self.input_errors[key] = f"malformed: {error}"
             self.get_logger().error(f"ignored {key} message: {error}", throttle_duration_sec=1.0)
             return
         self.input_errors.pop(key, None)
-        seconds = conversions.time_to_seconds(stamp)
+        header = adapters.input_header(msg, mapping.environment_state)
+        seconds = (  # headerless: stamped on arrival, on the graph clock
+            conversions.time_to_seconds(header.stamp)
+            if header is not None
+            else self.get_clock().now().nanoseconds / 1e9
+        )
         if key == OBS_STATE and seconds <= self.last_acted_stamp:
             # The clock went back (each topic arrives in stamp order): a restarted sim. The
             # new timeline's steps must not look already acted on.

@@ -29,7 +29,6 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
-from visualization_msgs.msg import MarkerArray
 
 from lerobot_ros.datasets.recording import DatasetWriter, LiveSampler, RecordingError
 from lerobot_ros.features import adapters
@@ -164,13 +163,10 @@ class RecorderNode(Node):
         except adapters.InputError as error:
             self.get_logger().error(f"skipped a sample: {error}", throttle_duration_sec=2.0)
             return
-        if isinstance(msg, MarkerArray):  # no header of its own: the marker's stamp
-            stamp = conversions.time_to_seconds(
-                adapters.marker_header(msg, self.mapping.environment_state).stamp
-            )
-        elif hasattr(msg, "header"):
-            stamp = conversions.time_to_seconds(msg.header.stamp)
-        else:  # a headerless state_extra input (Float64MultiArray): stamped on arrival
+        header = adapters.input_header(msg, self.mapping.environment_state)
+        if header is not None:
+            stamp = conversions.time_to_seconds(header.stamp)
+        else:
             stamp = self.get_clock().now().nanoseconds / 1e9
         self.sampler.add(key, stamp, value)
 

@@ -16,21 +16,20 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 from visualization_msgs.msg import MarkerArray
 
-from lerobot_ros.control.joint_commands import JointLimits
 from lerobot_ros.features import adapters
 from lerobot_ros.features.mapping import PoseInput, StateInput
 from lerobot_ros.interfaces import TaskStatus
 from lerobot_ros.policy.safety import SafetyLayer
-from lerobot_ros.robots import panda
 from lerobot_ros.ros import qos, topics
 from lerobot_ros.ros.node_main import run_node
+from lerobot_ros.sim import robot as sim_robot
 from lerobot_ros.sim.expert import ScriptedPickExpert
 
 CUBE_MARKER_NAME = "cube"
 
 
 # The same validated adapters as the policy node and the bag converter.
-JOINTS = StateInput(topics.JOINT_STATES, panda.JOINT_NAMES)
+JOINTS = StateInput(topics.JOINT_STATES, sim_robot.JOINT_NAMES)
 CUBE = PoseInput(topics.SCENE_MARKERS, CUBE_MARKER_NAME)
 
 
@@ -38,9 +37,8 @@ class ScriptedTeleopNode(Node):
     def __init__(self, **node_kwargs) -> None:
         super().__init__("scripted_teleop_node", **node_kwargs)
         self.expert = ScriptedPickExpert()
-        lower, upper = panda.joint_limits()
         # The same safety layer as the policy's actions and the other teleoperators.
-        self.safety = SafetyLayer(JointLimits(panda.JOINT_NAMES, lower, upper))
+        self.safety = SafetyLayer(sim_robot.joint_limits())
         self.cube_pose: tuple[np.ndarray, np.ndarray] | None = None
         self.episode_index: int | None = None
         self.commands_sent = 0

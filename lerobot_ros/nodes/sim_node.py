@@ -29,13 +29,13 @@ from std_srvs.srv import SetBool
 from trajectory_msgs.msg import JointTrajectory
 from visualization_msgs.msg import MarkerArray
 
-from lerobot_ros.control.joint_commands import CommandError, JointCommandArbiter, JointLimits
+from lerobot_ros.control.joint_commands import CommandError, JointCommandArbiter
 from lerobot_ros.interfaces import ResetEpisode, StepSimulation, TaskStatus
-from lerobot_ros.robots import panda
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.node_main import run_node
 from lerobot_ros.ros.parameters import declare_node_parameters, live, start
 from lerobot_ros.ros.trajectory_action import ControllerActionServers
+from lerobot_ros.sim import robot as sim_robot
 from lerobot_ros.sim.episodes import STEP_LIMIT, episode_end
 from lerobot_ros.sim.pick_cube import PickCubeSim, SimConfig
 
@@ -64,9 +64,11 @@ class SimNode(Node):
         self.seed = int(p["seed"])
         self.paused = bool(p["start_paused"])
         self.lockstep = bool(p["lockstep"])
-        unknown = sorted(set(self.cameras) - set(panda.CAMERA_NAMES))
+        unknown = sorted(set(self.cameras) - set(sim_robot.CAMERA_NAMES))
         if unknown:
-            raise ValueError(f"unknown cameras {unknown}; available: {list(panda.CAMERA_NAMES)}")
+            raise ValueError(
+                f"unknown cameras {unknown}; available: {list(sim_robot.CAMERA_NAMES)}"
+            )
 
         self.sim = PickCubeSim(
             SimConfig(
@@ -76,8 +78,7 @@ class SimNode(Node):
                 max_episode_steps=int(max_steps),
             )
         )
-        lower, upper = panda.joint_limits()
-        self.limits = JointLimits(panda.JOINT_NAMES, lower, upper)
+        self.limits = sim_robot.joint_limits()
         self.sim.reset(self.seed)
         self.episode_index = 0
         self.default_max_steps = int(max_steps)
@@ -90,15 +91,15 @@ class SimNode(Node):
         self.actions = ControllerActionServers(
             self,
             self.commands,
-            arm_joints=panda.ARM_JOINT_NAMES,
-            gripper_joint=panda.GRIPPER_JOINT_NAME,
+            arm_joints=sim_robot.ARM_JOINT_NAMES,
+            gripper_joint=sim_robot.GRIPPER_JOINT_NAME,
             now=lambda: self.sim_time,
             measured=lambda: (
                 self.sim.joint_positions(),
                 self.sim.joint_velocities(),
                 self.sim.joint_efforts(),
             ),
-            velocity_limits=panda.velocity_limits(),
+            velocity_limits=sim_robot.velocity_limits(),
             refuse_reason=self._action_refusal,
         )
 
@@ -117,7 +118,7 @@ class SimNode(Node):
         self._camera_infos = {
             camera: conversions.camera_info(
                 Time(),
-                panda.camera_frame_id(camera),
+                sim_robot.camera_frame_id(camera),
                 int(width),
                 int(height),
                 self.sim.camera_intrinsics(camera),
@@ -126,7 +127,7 @@ class SimNode(Node):
         }
         self._markers = conversions.box_markers(self.sim.scene_objects(), Time(), WORLD_FRAME)
         description_pub = self.create_publisher(String, topics.ROBOT_DESCRIPTION, qos.LATCHED)
-        description_pub.publish(String(data=panda.robot_description()))
+        description_pub.publish(String(data=sim_robot.robot_description()))
         self._description_pub = description_pub  # keep it alive: it serves late joiners
 
         self.create_subscription(
@@ -285,7 +286,7 @@ class SimNode(Node):
         self.joint_pub.publish(
             conversions.joint_state(
                 stamp,
-                panda.JOINT_NAMES,
+                sim_robot.JOINT_NAMES,
                 self.sim.joint_positions(),
                 self.sim.joint_velocities(),
                 self.sim.joint_efforts(),
@@ -295,7 +296,7 @@ class SimNode(Node):
             # Rendering is most of a step's cost: a camera nobody watches is not rendered (a
             # lockstep eval subscribes to images only for the episodes it films).
             if self.image_pubs[camera].get_subscription_count():
-                frame = panda.camera_frame_id(camera)
+                frame = sim_robot.camera_frame_id(camera)
                 self.image_pubs[camera].publish(
                     conversions.rgb_image(self.sim.render(camera), stamp, frame)
                 )

@@ -55,7 +55,7 @@ def _own_node(
 
 
 def sim_node(**parameters: object) -> NodeSpec:
-    from lerobot_ros.robots.panda import CAMERA_NAMES  # keep this module light to import
+    from lerobot_ros.sim.robot import CAMERA_NAMES  # keep this module light to import
 
     camera_topics = tuple(
         t for c in CAMERA_NAMES for t in (topics.camera_image(c), topics.camera_info(c))
@@ -200,7 +200,7 @@ def policy_cameras(policy_path: str) -> tuple[tuple[str, ...], dict]:
         common_image_size,
         shipped_policy_dir,
     )
-    from lerobot_ros.robots.panda import CAMERA_NAMES
+    from lerobot_ros.sim.robot import CAMERA_NAMES
 
     try:
         cameras = checkpoint_cameras(policy_path or shipped_policy_dir())

@@ -21,6 +21,7 @@ import numpy as np
 
 from lerobot_ros.resources import share_dir
 from lerobot_ros.robots.robot_model import RobotModel, parse_urdf
+from lerobot_ros.ros import topics
 
 ARM_JOINT_NAMES: tuple[str, ...] = tuple(f"panda_joint{i}" for i in range(1, 8))
 GRIPPER_JOINT_NAME = "panda_finger_joint1"
@@ -66,7 +67,7 @@ def camera_link(name: str) -> str:
 def camera_frame_id(name: str) -> str:
     """The camera's optical frame (z forward, x right, y down): the frame_id of its images."""
     _check_camera(name)
-    return f"{name}_camera_optical_frame"
+    return topics.camera_optical_frame(name)
 
 
 def _check_camera(name: str) -> None:

@@ -33,6 +33,12 @@ def camera_info(camera: str) -> str:
     return f"/camera/{camera}/camera_info"
 
 
+def camera_optical_frame(camera: str) -> str:
+    """A named camera's optical frame (z forward, x right, y down): its images' frame_id.
+    A robot's URDF names its camera frames so (the Panda's scene: urdf/)."""
+    return f"{camera}_camera_optical_frame"
+
+
 def camera_depth(camera: str) -> str:
     """Depth image (16UC1, mm) of a named camera, aligned to its color image (as realsense2_camera)."""
     return f"/camera/{camera}/aligned_depth_to_color/image_raw"

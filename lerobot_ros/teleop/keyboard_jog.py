@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lerobot_ros.robots import panda
+from lerobot_ros.sim import robot as sim_robot
 from lerobot_ros.sim.panda_kinematics import ARM_JOINTS, PandaKinematics
 
 # key -> (translation direction, yaw direction)
@@ -77,7 +77,7 @@ class KeyboardJog:
             self.gripper_closed = not self.gripper_closed
             return True
         if key == HOME_KEY:
-            self._joints = np.array(panda.HOME_POSITION[:ARM_JOINTS], dtype=float)
+            self._joints = np.array(sim_robot.HOME_POSITION[:ARM_JOINTS], dtype=float)
             self._position, self._rotation = self.kinematics.tcp_pose(self._joints)
             return True
         motion = MOTION_KEYS.get(key.lower())

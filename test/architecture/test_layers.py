@@ -67,3 +67,25 @@ def test_orchestration_is_imported_only_from_itself():
     edges = _subpackage_imports()
     importers = {source for source, targets in edges.items() if "orchestration" in targets}
     assert importers <= {"orchestration"}, importers
+
+
+def _imports_panda(node: ast.AST) -> bool:
+    if isinstance(node, ast.ImportFrom) and node.module == "lerobot_ros.robots":
+        return any(alias.name == "panda" for alias in node.names)
+    if isinstance(node, ast.ImportFrom):
+        return node.module == "lerobot_ros.robots.panda"
+    if isinstance(node, ast.Import):
+        return any(alias.name == "lerobot_ros.robots.panda" for alias in node.names)
+    return False
+
+
+def test_only_robots_and_the_sim_name_the_panda():
+    """Every other module takes a robot's joints and limits from its URDF (robot_model) or
+    the simulated robot (sim.robot): the Panda is one robot among others."""
+    importers = sorted(
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if path.relative_to(PACKAGE).parts[0] not in {"robots", "sim"}
+        and any(map(_imports_panda, ast.walk(ast.parse(path.read_text(), str(path)))))
+    )
+    assert not importers, f"import lerobot_ros.robots.panda outside robots/ and sim/: {importers}"

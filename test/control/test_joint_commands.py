@@ -57,6 +57,16 @@ def test_stale_position_command_holds_measured_position():
     np.testing.assert_allclose(arbiter.update(5.0, np.array([0.0, 0.0, 0.0])), [0.3, 0.3, 0.01])
 
 
+def test_stale_position_command_can_keep_its_target():
+    """A gripper squeezing an object measures wider than its goal: it keeps the goal."""
+    arbiter = JointCommandArbiter(LIMITS, 0.5, np.zeros(3), hold_measured_on_timeout=False)
+    arbiter.command_positions([0.5, 0.5, 0.0], now=0.0)
+    held = arbiter.update(0.6, np.array([0.3, 0.3, 0.02]))
+    np.testing.assert_allclose(held, [0.5, 0.5, 0.0])
+    assert arbiter.holding
+    np.testing.assert_allclose(arbiter.update(5.0, None), [0.5, 0.5, 0.0])
+
+
 def test_trajectory_is_interpolated_in_time_from_current_target():
     arbiter = make_arbiter()
     plan = arbiter.command_trajectory(

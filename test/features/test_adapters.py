@@ -165,3 +165,14 @@ def test_field_vectors_of_numeric_messages():
         adapters.field_vector(Float64MultiArray(data=[3.0]), spec)
     with pytest.raises(adapters.InputError, match="NaN or inf"):
         adapters.field_vector(Float64MultiArray(data=[3.0, math.inf]), spec)
+
+
+def test_input_header_dates_each_kind_of_input():
+    state = JointState()
+    state.header.stamp.sec = 3
+    assert adapters.input_header(state, POSE).stamp.sec == 3
+    markers = MarkerArray(markers=[Marker(text="table"), Marker(text="cube")])
+    markers.markers[1].header.stamp.sec = 7
+    assert adapters.input_header(markers, POSE).stamp.sec == 7  # the mapped marker's
+    assert adapters.input_header(MarkerArray(markers=[Marker(text="table")]), POSE) is None
+    assert adapters.input_header(Float64MultiArray(data=[1.0]), POSE) is None  # headerless

@@ -65,13 +65,26 @@ def _node_starter(tmp_path_factory):
     return start, started
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):  # noqa: ANN001, ANN201 - pytest hook
+    report = yield
+    if report.when == "call":
+        item.call_failed = report.failed
+    return report
+
+
 @pytest.fixture
-def start_node(tmp_path_factory):
-    """Start node processes for one test; all are stopped (SIGINT) at its end."""
+def start_node(tmp_path_factory, request):
+    """Start node processes for one test; all are stopped (SIGINT) at its end. When the test
+    failed, the end of each node's log is printed (pytest shows it under the failure)."""
     start, started = _node_starter(tmp_path_factory)
     yield start
     for process in started:
         process.stop()
+    if getattr(request.node, "call_failed", False):
+        for process in started:
+            tail = process.log_text()[-4000:]
+            print(f"--- {process.log_path} (last 4000 characters) ---\n{tail}")
 
 
 @pytest.fixture(scope="module")

@@ -159,7 +159,6 @@ def test_missing_file_is_retried_until_it_appears_then_played_once(start_node, p
         ({"fps": 0.0}, "fps must be positive"),
         ({"source": "kinect"}, "unknown source 'kinect'"),
         ({"width": -5}, "width must not be negative"),
-        ({"camera_name": "top"}, "camera_name 'top' has no frame in the Panda description"),
     ],
 )
 def test_bad_parameters_refuse_to_start(start_node, parameters, message):

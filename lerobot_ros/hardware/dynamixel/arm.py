@@ -5,8 +5,8 @@ The arm description (``config/dynamixel_arm.yaml``) maps each joint of the topic
 a servo: its id and model, ``offset`` (ticks at position 0), ``direction`` (+1/-1) and
 ``ticks_per_unit`` (ticks per radian, 4096/2π by default; ticks per metre for a prismatic
 joint such as a rack-driven gripper finger). Limits and velocity limits default to the
-named robot's (``robot: panda`` reads lerobot_ros.robots.panda), so the real arm obeys
-the same contract as the simulated one.
+named robot's URDF (``robot: panda``: :func:`lerobot_ros.robots.known_robot`), so the real
+arm obeys the same contract as the simulated one.
 
 :class:`DynamixelArm` connects (every servo pinged and its model checked, all problems
 reported at once), configures the servos (operating mode, position limits in the servos
@@ -33,6 +33,7 @@ import yaml
 from lerobot_ros.control.joint_commands import JointLimits
 from lerobot_ros.hardware.dynamixel import control_table as table
 from lerobot_ros.hardware.dynamixel.bus import BusError, DynamixelBus, PortError
+from lerobot_ros.robots import RobotModel, RobotModelError, known_robot
 
 ON_BUS_LOST = ("hold", "disable_torque")
 OPERATING_MODES = {
@@ -98,6 +99,7 @@ class ArmConfig:
     joints: tuple[JointCalibration, ...]
     operating_mode: int = table.POSITION_CONTROL
     robot: str | None = None
+    gripper_joint: str | None = None  # served as a GripperCommand action (MoveIt's hand)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -123,28 +125,26 @@ class ArmConfig:
         return {j.servo_id: j.to_ticks(q) for j, q in zip(self.joints, positions, strict=True)}
 
 
-def _robot_defaults(robot: str | None) -> dict[str, tuple[float, float, float]]:
-    """name -> (lower, upper, velocity limit) of a known robot's joints."""
+def _robot_model(robot: str | None, source: str) -> RobotModel | None:
     if robot is None:
-        return {}
-    if robot != "panda":
-        raise ArmConfigError(f"unknown robot {robot!r}: the known robot is 'panda'")
-    from lerobot_ros.robots import panda
+        return None
+    try:
+        return known_robot(robot)
+    except RobotModelError as error:
+        raise ArmConfigError(f"{source}: {error}") from None
 
-    lower, upper = panda.joint_limits()
-    velocity = panda.velocity_limits()
+
+def _robot_defaults(model: RobotModel | None) -> dict[str, tuple[float, float, float]]:
+    """name -> (lower, upper, velocity limit) of the robot's commanded joints (its URDF's)."""
+    if model is None:
+        return {}
+    names = model.commanded_names
+    lower, upper = model.position_limits(names)
+    velocity = model.velocity_limits(names)
     return {
         name: (float(lo), float(hi), float(v))
-        for name, lo, hi, v in zip(panda.JOINT_NAMES, lower, upper, velocity, strict=True)
+        for name, lo, hi, v in zip(names, lower, upper, velocity, strict=True)
     }
-
-
-def _robot_joint_names(robot: str | None) -> tuple[str, ...] | None:
-    if robot == "panda":
-        from lerobot_ros.robots import panda
-
-        return panda.JOINT_NAMES
-    return None
 
 
 def _model_number(value: Any, where: str) -> int:  # noqa: ANN401 - YAML scalar
@@ -161,12 +161,13 @@ def parse_arm_config(document: Mapping[str, Any], source: str = "arm config") ->
     """Validate an arm description (the YAML document as a mapping)."""
     if not isinstance(document, Mapping):
         raise ArmConfigError(f"{source}: expected a mapping with 'joints', got {type(document)}")
-    known = {"robot", "operating_mode", "joints"}
+    known = {"robot", "operating_mode", "joints", "gripper_joint"}
     extra = sorted(set(document) - known)
     if extra:
         raise ArmConfigError(f"{source}: unknown keys {extra}; expected {sorted(known)}")
     robot = document.get("robot")
-    defaults = _robot_defaults(robot)
+    model = _robot_model(robot, source)
+    defaults = _robot_defaults(model)
     mode_name = document.get("operating_mode", "position")
     if mode_name not in OPERATING_MODES:
         raise ArmConfigError(
@@ -179,14 +180,19 @@ def parse_arm_config(document: Mapping[str, Any], source: str = "arm config") ->
     joints = []
     for number, entry in enumerate(entries):
         joints.append(_parse_joint(entry, number, defaults, source))
-    config = ArmConfig(tuple(joints), OPERATING_MODES[mode_name], robot)
+    gripper = document.get("gripper_joint")
+    config = ArmConfig(tuple(joints), OPERATING_MODES[mode_name], robot, gripper)
+    if gripper is not None and gripper not in config.names:
+        raise ArmConfigError(
+            f"{source}: gripper_joint {gripper!r} is not one of the joints {list(config.names)}"
+        )
 
     names, ids = config.names, config.servo_ids
     if len(set(names)) != len(names):
         raise ArmConfigError(f"{source}: joint names repeat: {list(names)}")
     if len(set(ids)) != len(ids):
         raise ArmConfigError(f"{source}: servo ids repeat: {list(ids)}")
-    expected = _robot_joint_names(robot)
+    expected = model.commanded_names if model is not None else None
     if expected is not None and names != expected:
         raise ArmConfigError(
             f"{source}: the joints of robot {robot!r} are {list(expected)} in this order, "

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from lerobot_ros.emulators.pty_bus_server import ServoReadout
 from lerobot_ros.hardware.dynamixel import control_table as table
 from lerobot_ros.hardware.dynamixel import protocol as p
 
@@ -29,7 +30,7 @@ _POSITION_MODES = (
 )
 
 
-class ServoModel:
+class ServoModel(ServoReadout):
     """One servo: its control table and its shaft. Thread-safe through the shared lock."""
 
     def __init__(
@@ -61,37 +62,7 @@ class ServoModel:
         self.silent = False
         self._reset_ram()
 
-    # --- public, for tests and tools ---------------------------------------------------
-    @property
-    def id(self) -> int:
-        return self._get("ID")
-
-    @property
-    def present_position(self) -> int:
-        with self._lock:
-            self._advance()
-            return self._get("Present_Position")
-
-    @property
-    def present_velocity(self) -> int:
-        with self._lock:
-            self._advance()
-            return self._get("Present_Velocity")
-
-    @property
-    def goal_position(self) -> int:
-        return self._get("Goal_Position")
-
-    @property
-    def torque_enabled(self) -> bool:
-        return bool(self._get("Torque_Enable"))
-
-    @property
-    def moving(self) -> bool:
-        with self._lock:
-            self._advance()
-            return bool(self._get("Moving"))
-
+    # --- public, for tests and tools (and ServoReadout's) --------------------------------
     def set_present_position(self, ticks: int) -> None:
         """Put the shaft where Present_Position reads ``ticks`` (moved by hand)."""
         with self._lock:

@@ -54,6 +54,7 @@ from __future__ import annotations
 import importlib
 import math
 import pkgutil
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +80,7 @@ _REGISTRY_PACKAGES = {
     TELEOPERATOR: ("lerobot.teleoperators", "lerobot.cameras"),
 }
 _CLI_PREFIX = {ROBOT: "robot", TELEOPERATOR: "teleop"}  # lerobot-calibrate --robot.type=...
+_MADE_AS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # device -> the type asked for
 
 
 class BridgeError(ValueError):
@@ -194,9 +196,12 @@ def make_robot(robot_type: str, config: Mapping[str, Any] | str | None = None) -
 
     device_config = make_device_config(ROBOT, robot_type, config)
     try:
-        return make_robot_from_config(device_config)
+        robot = make_robot_from_config(device_config)
     except Exception as error:  # noqa: BLE001 - any constructor failure is a config problem
+        _raise_if_calibration_unreadable(ROBOT, robot_type, device_config, error)
         raise BridgeError(f"cannot create LeRobot robot {robot_type}: {error}") from error
+    _MADE_AS[robot] = robot_type
+    return robot
 
 
 def make_teleoperator(
@@ -207,9 +212,12 @@ def make_teleoperator(
 
     device_config = make_device_config(TELEOPERATOR, teleop_type, config)
     try:
-        return make_teleoperator_from_config(device_config)
+        teleoperator = make_teleoperator_from_config(device_config)
     except Exception as error:  # noqa: BLE001 - any constructor failure is a config problem
+        _raise_if_calibration_unreadable(TELEOPERATOR, teleop_type, device_config, error)
         raise BridgeError(f"cannot create LeRobot teleoperator {teleop_type}: {error}") from error
+    _MADE_AS[teleoperator] = teleop_type
+    return teleoperator
 
 
 # --- connecting ---------------------------------------------------------------------------
@@ -240,13 +248,49 @@ def motor_buses(device: Any) -> list[tuple[str, Any]]:  # noqa: ANN401
     return found
 
 
-def _calibration_command(device: Any) -> str:  # noqa: ANN401
-    prefix = _CLI_PREFIX[_kind_of(device)]
-    port = getattr(getattr(device, "config", None), "port", None)
+def device_type(device: Any) -> str:  # noqa: ANN401 - a LeRobot Robot or Teleoperator
+    """The type the device was made as (``so101_follower``), as LeRobot's command lines take
+    it: its class's ``name`` may be a family's (``so_follower``), and its config's ``type``
+    the first of several registered for one class (``so100_follower``)."""
+    made_as = _MADE_AS.get(device)
+    if made_as is not None:
+        return made_as
+    try:
+        return str(device.config.type)
+    except (AttributeError, NotImplementedError):
+        return str(device.name)
+
+
+def _calibration_command(kind: str, type_name: str, config: Any) -> str:  # noqa: ANN401
+    prefix = _CLI_PREFIX[kind]
+    port = getattr(config, "port", None)
     port_argument = f" --{prefix}.port={port}" if port else ""
-    return (
-        f"lerobot-calibrate --{prefix}.type={device.name}{port_argument} --{prefix}.id={device.id}"
-    )
+    return f"lerobot-calibrate --{prefix}.type={type_name}{port_argument} --{prefix}.id={config.id}"
+
+
+def _raise_if_calibration_unreadable(
+    kind: str,
+    type_name: str,
+    config: Any,  # noqa: ANN401 - a device config
+    error: Exception,
+) -> None:
+    """A device constructor loads its calibration file: one in ``calibration_dir`` that is not
+    LeRobot's calibration JSON is named, with the command that writes it again."""
+    import draccus
+    from lerobot.motors import MotorCalibration
+
+    directory = getattr(config, "calibration_dir", None)
+    path = Path(directory) / f"{config.id}.json" if directory else None
+    if path is None or not path.is_file():
+        return  # not about the calibration file: the constructor's own error stands
+    try:
+        with open(path) as file, draccus.config_type("json"):
+            draccus.load(dict[str, MotorCalibration], file)
+    except Exception as load_error:  # noqa: BLE001 - JSON and draccus errors alike
+        raise BridgeError(
+            f"calibration file {path} is not a LeRobot calibration ({load_error}); run "
+            f"`{_calibration_command(kind, type_name, config)}` to write it again"
+        ) from error
 
 
 def connect(device: Any, attempts: int = CONNECT_ATTEMPTS) -> list[str]:  # noqa: ANN401
@@ -256,7 +300,7 @@ def connect(device: Any, attempts: int = CONNECT_ATTEMPTS) -> list[str]:  # noqa
     (with the last error) or the device is not calibrated (no file). The device is left
     disconnected on failure.
     """
-    what = f"LeRobot {_kind_of(device)} {device.name} (id {device.id!r})"
+    what = f"LeRobot {_kind_of(device)} {device_type(device)} (id {device.id!r})"
     notes: list[str] = []
     try:
         connect_with_retries(
@@ -286,7 +330,8 @@ def connect(device: Any, attempts: int = CONNECT_ATTEMPTS) -> list[str]:  # noqa
         if not device.is_calibrated:
             raise BridgeError(
                 f"{what} is not calibrated: no calibration file at {device.calibration_fpath}; "
-                f"run `{_calibration_command(device)}` (or set calibration_dir/id to an existing "
+                f"run `{_calibration_command(_kind_of(device), device_type(device), device.config)}` (or set "
+                "calibration_dir/id to an existing "
                 "file)"
             )
     except BridgeError:
@@ -332,8 +377,8 @@ def require_calibration_file(device: Any) -> None:  # noqa: ANN401
     missing = uncalibrated_motors(device)
     if missing:
         raise BridgeError(
-            f"LeRobot {_kind_of(device)} {device.name} (id {device.id!r}) has no calibration for "
-            f"{missing} in {device.calibration_fpath}; run `{_calibration_command(device)}`"
+            f"LeRobot {_kind_of(device)} {device_type(device)} (id {device.id!r}) has no calibration for "
+            f"{missing} in {device.calibration_fpath}; run `{_calibration_command(_kind_of(device), device_type(device), device.config)}`"
         )
 
 

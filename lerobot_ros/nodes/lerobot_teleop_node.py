@@ -146,7 +146,7 @@ class LeRobotTeleopNode(LifecycleNode):
         if self.teleop is not None:
             bridge.disconnect(self.teleop)
             if self.context.ok():  # not after Ctrl-C: /rosout is gone by then
-                self.get_logger().info(f"disconnected {self.teleop.name}")
+                self.get_logger().info(f"disconnected {bridge.device_type(self.teleop)}")
             self.teleop = None
         self.reason = "not configured"
 
@@ -167,7 +167,8 @@ class LeRobotTeleopNode(LifecycleNode):
             command = self.command_map.to_ros(action)
         except Exception as error:  # noqa: BLE001 - a bus hiccup must not kill the node
             self.get_logger().error(
-                f"reading {self.teleop.name} failed: {error}", throttle_duration_sec=2.0
+                f"reading {bridge.device_type(self.teleop)} failed: {error}",
+                throttle_duration_sec=2.0,
             )
             return
         filtered = self.safety.filter(command, self.measured)

@@ -16,7 +16,8 @@ from lerobot.motors import Motor, MotorCalibration, MotorNormMode
 from lerobot.motors.dynamixel import DynamixelMotorsBus
 from lerobot.motors.dynamixel.tables import X_SERIES_CONTROL_TABLE
 
-from lerobot_ros.emulators.dynamixel_emulator import EMULATOR_NICE, DynamixelEmulator
+from lerobot_ros.emulators.dynamixel_emulator import DynamixelEmulator
+from lerobot_ros.emulators.servo_bus_emulator import EMULATOR_NICE
 from lerobot_ros.hardware.dynamixel import control_table
 from lerobot_ros.hardware.dynamixel import protocol as p
 

@@ -225,3 +225,15 @@ def test_joints_in_degrees_are_features_in_degrees_and_ros_in_radians():
     raw["degrees"] = ["elbow"]
     with pytest.raises(MappingError, match="degrees must list joints of the state or the action"):
         parse_mapping(raw, "test.yaml")
+
+
+def test_the_shipped_so101_mapping_names_lerobots_so101_motors(tmp_path):
+    from lerobot_ros.hardware import lerobot_bridge as bridge
+
+    mapping = load_mapping(share_dir() / "config" / "features" / "so101.yaml")
+    robot = bridge.make_robot(
+        "so101_follower", {"port": "/dev/null", "id": "arm", "calibration_dir": str(tmp_path)}
+    )
+    motors = tuple(key.removesuffix(".pos") for key in robot.action_features)
+    assert mapping.state.names == mapping.action.names == motors
+    assert set(mapping.degrees) == set(motors) - {"gripper"}  # LeRobot's degrees mode

@@ -16,8 +16,8 @@ from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 from visualization_msgs.msg import MarkerArray
 
 from lerobot_ros.features.mapping import (
+    ARRAY_KINDS,
     FIELD_INPUT_KINDS,
-    HEADERLESS_KINDS,
     ActionOutput,
     FieldInput,
     ImageInput,
@@ -53,7 +53,7 @@ def state_vector(msg: JointState, spec: StateInput) -> np.ndarray:
 def field_vector(msg: object, spec: FieldInput) -> np.ndarray:
     """The mapped numeric fields of a state_extra message (Wrench/Twist/PoseStamped, Imu, or
     Float64MultiArray indexes), in the mapping's order."""
-    if spec.type in HEADERLESS_KINDS:
+    if spec.type in ARRAY_KINDS:
         data = msg.data
         too_far = [f for f in spec.fields if int(f) >= len(data)]
         if too_far:

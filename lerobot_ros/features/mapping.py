@@ -9,9 +9,10 @@ A mapping (YAML, see ``config/features/panda_pick_cube.yaml``) has
   ``state``               ``{topic, type: joint_state, field: position|velocity|effort, names}``
   ``state_extra``         optional list of numeric inputs appended to observation.state, in
                           order: ``{name, topic, type, fields}`` with type wrench_stamped,
-                          twist_stamped, pose_stamped (fields of the wrench/twist/pose, e.g.
-                          force.z), imu (e.g. angular_velocity.x, orientation.w) or
-                          float64_multi_array (indexes; no header: stamped on arrival);
+                          twist_stamped, pose_stamped, or wrench, twist, pose (fields of the
+                          wrench/twist/pose, e.g. force.z; no header: stamped on arrival),
+                          imu (e.g. angular_velocity.x, orientation.w) or float64_multi_array
+                          (indexes; no header: stamped on arrival);
                           state names ``<name>.<field>``
   ``environment_state``   optional ``{topic, type: marker_pose, marker, fields}``
   ``images``              optional ``{name: {topic, height, width, type, depth_max}}``:
@@ -96,6 +97,10 @@ FIELD_INPUT_KINDS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
         "pose",
         _fields(position=_VECTOR, orientation=_QUATERNION),
     ),
+    # The same without a header: stamped on arrival, as a Float64MultiArray.
+    "wrench": ("geometry_msgs/msg/Wrench", None, _fields(force=_VECTOR, torque=_VECTOR)),
+    "twist": ("geometry_msgs/msg/Twist", None, _fields(linear=_VECTOR, angular=_VECTOR)),
+    "pose": ("geometry_msgs/msg/Pose", None, _fields(position=_VECTOR, orientation=_QUATERNION)),
     "imu": (
         "sensor_msgs/msg/Imu",
         None,
@@ -103,7 +108,7 @@ FIELD_INPUT_KINDS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     ),
     "float64_multi_array": ("std_msgs/msg/Float64MultiArray", None, ()),  # fields: indexes
 }
-HEADERLESS_KINDS = ("float64_multi_array",)
+ARRAY_KINDS = ("float64_multi_array",)  # fields are indexes
 MAX_ARRAY_INDEX = 1_000_000
 
 ACTION_MESSAGE_TYPES = {
@@ -678,7 +683,7 @@ def _state_extra(raw: Any, source: str) -> tuple[FieldInput, ...]:  # noqa: ANN4
             raise MappingError(
                 f"{here}.type must be one of {tuple(FIELD_INPUT_KINDS)}, got {kind!r}"
             )
-        if kind in HEADERLESS_KINDS:
+        if kind in ARRAY_KINDS:
             fields = [str(f) for f in fields] if isinstance(fields, list) else fields
             valid = isinstance(fields, list) and all(
                 f.isdigit() and int(f) < MAX_ARRAY_INDEX for f in fields

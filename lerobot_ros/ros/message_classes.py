@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from geometry_msgs.msg import PoseStamped, TwistStamped, WrenchStamped
+from geometry_msgs.msg import Pose, PoseStamped, Twist, TwistStamped, Wrench, WrenchStamped
 from sensor_msgs.msg import CompressedImage, Image, Imu, JointState
 from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory
@@ -18,6 +18,9 @@ MESSAGE_CLASSES = {
     "geometry_msgs/msg/WrenchStamped": WrenchStamped,
     "geometry_msgs/msg/TwistStamped": TwistStamped,
     "geometry_msgs/msg/PoseStamped": PoseStamped,
+    "geometry_msgs/msg/Wrench": Wrench,
+    "geometry_msgs/msg/Twist": Twist,
+    "geometry_msgs/msg/Pose": Pose,
     "std_msgs/msg/Float64MultiArray": Float64MultiArray,
     "trajectory_msgs/msg/JointTrajectory": JointTrajectory,
 }

@@ -144,7 +144,7 @@ def test_compressed_images_are_decoded_to_rgb(extension):
 
 
 def test_field_vectors_of_numeric_messages():
-    from geometry_msgs.msg import WrenchStamped
+    from geometry_msgs.msg import Twist, WrenchStamped
     from sensor_msgs.msg import Imu
 
     from lerobot_ros.features.mapping import FieldInput
@@ -153,6 +153,14 @@ def test_field_vectors_of_numeric_messages():
     wrench.wrench.force.z, wrench.wrench.torque.y = -9.81, 0.5
     spec = FieldInput("ft", "/ft", "wrench_stamped", ("torque.y", "force.z"))
     np.testing.assert_allclose(adapters.field_vector(wrench, spec), [0.5, -9.81])
+    # The unstamped Wrench (a ROS driver's bare sensor topic): same fields, no header.
+    spec = FieldInput("ft", "/ft", "wrench", ("torque.y", "force.z"))
+    np.testing.assert_allclose(adapters.field_vector(wrench.wrench, spec), [0.5, -9.81])
+    assert adapters.input_header(wrench.wrench, None) is None  # dated by its arrival
+    twist = Twist()
+    twist.angular.z = 0.7
+    spec = FieldInput("base", "/cmd", "twist", ("angular.z",))
+    np.testing.assert_allclose(adapters.field_vector(twist, spec), [0.7])
     imu = Imu()
     imu.orientation.w, imu.angular_velocity.z = 1.0, 0.2
     spec = FieldInput("imu", "/imu", "imu", ("orientation.w", "angular_velocity.z"))

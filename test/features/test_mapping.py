@@ -180,13 +180,15 @@ def test_state_extra_inputs_join_observation_state_in_order():
     assert composed[OBS_STATE].tolist() == [0.0] * 8 + [5.0, 1.0, 2.0]
     restricted = mapping.restricted_to({OBS_STATE})
     assert restricted.state_extra == mapping.state_extra
+    bare = parse_mapping(_with_extras([{**WRENCH, "type": "pose", "fields": ["position.x"]}]))
+    assert bare.topic_types()["observation.state+ft"] == ("/ft", "geometry_msgs/msg/Pose")
     assert mapping_document(parse_mapping(mapping_document(mapping))) == mapping_document(mapping)
 
 
 @pytest.mark.parametrize(
     "extras, message",
     [
-        ([{**WRENCH, "type": "wrench"}], "type must be one of"),
+        ([{**WRENCH, "type": "wrench_stampd"}], "type must be one of"),
         ([{**WRENCH, "fields": ["force.w"]}], "fields of wrench_stamped"),
         ([{**WRENCH, "fields": []}], "non-empty list"),
         ([{**ARRAY, "fields": [-1]}], "array indexes"),

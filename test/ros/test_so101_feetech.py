@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -128,6 +129,20 @@ def test_so101_leader_drives_the_follower_through_ros(
         lambda: np.abs(np.array(states[-1].position) - radians(wanted)).max() < 3 / STEPS_PER_RAD,
         30,
     ), states[-1].position
+
+    # How soon: both nodes tick at 30 Hz, so a leader move reaches the follower's goal within
+    # a tick or two plus the message's way (measured here; the assert only catches a stall).
+    delays = []
+    for step in range(8):
+        target = 2000 + 40 * step
+        moved_at = time.monotonic()
+        so101_leader.servo(1).set_present_position(target)
+        assert probe.spin_until(lambda: abs(goals(so101_follower)[0] - target) <= 1, 10)  # noqa: B023
+        delays.append(time.monotonic() - moved_at)
+    print(
+        f"leader -> follower goal: median {np.median(delays) * 1e3:.0f} ms, {np.round(delays, 3)}"
+    )
+    assert np.median(delays) < 0.5, delays
 
     # Shutdown: LeRobot's disconnect leaves the follower limp (disable_torque_on_disconnect).
     assert follower.stop() == 0

@@ -25,8 +25,7 @@ from lerobot_ros.policy.loading import (
     load_policy,
     shipped_policy_dir,
 )
-from lerobot_ros.sim.gym_env import FrankaPickCubeEnv
-from lerobot_ros.sim.pick_cube import MAX_EPISODE_STEPS, SimConfig
+from lerobot_ros.sim.pick_cube import MAX_EPISODE_STEPS
 
 
 @dataclass(frozen=True)
@@ -50,22 +49,15 @@ def identity_env_processors() -> tuple[Any, Any]:
 def make_vector_env(
     max_episode_steps: int, cameras: Sequence[str] = (), image_size: tuple[int, int] | None = None
 ) -> Any:
-    """One env in a ``SyncVectorEnv`` with LeRobot's autoreset mode (``make_env`` uses SAME_STEP,
-    which is what puts ``is_success`` into ``final_info`` for the rollout).
-
-    The env is not wrapped by ``gymnasium.make``: gymnasium 1.x wrappers hide attributes, and
-    LeRobot's rollout looks up ``task`` / ``task_description`` on ``envs[0]`` itself.
-    """
-    import gymnasium as gym
+    """One env in a vector env, as ``lerobot-eval --env.type=lerobot_ros_pick_cube`` makes
+    them (:class:`~lerobot_ros.plugins.pick_cube_env.PandaPickCubeEnv`)."""
+    from lerobot_ros.plugins.pick_cube_env import PandaPickCubeEnv
 
     size = (
         {} if image_size is None else {"image_height": image_size[0], "image_width": image_size[1]}
     )
-    config = SimConfig(max_episode_steps=max_episode_steps, **size)
-    return gym.vector.SyncVectorEnv(
-        [lambda: FrankaPickCubeEnv(config=config, cameras=tuple(cameras))],
-        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
-    )
+    config = PandaPickCubeEnv(episode_length=max_episode_steps, cameras=list(cameras), **size)
+    return config.create_envs(n_envs=1)[config.type][0]
 
 
 def run_episode(

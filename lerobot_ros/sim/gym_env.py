@@ -33,7 +33,8 @@ def cube_pose_vector(sim: PickCubeSim) -> np.ndarray:
 
 
 class FrankaPickCubeEnv(gym.Env):
-    metadata = {"render_modes": ["rgb_array"], "render_fps": SimConfig().control_hz}
+    # Whole frames per second: video writers (PyAV) take no float rate.
+    metadata = {"render_modes": ["rgb_array"], "render_fps": round(SimConfig().control_hz)}
 
     def __init__(
         self,
@@ -54,7 +55,7 @@ class FrankaPickCubeEnv(gym.Env):
             raise ValueError(
                 f"unknown cameras {sorted(unknown)}, expected some of {self.sim.camera_names}"
             )
-        self.metadata = {**self.metadata, "render_fps": config.control_hz}
+        self.metadata = {**self.metadata, "render_fps": round(config.control_hz)}
         self.max_episode_steps = config.max_episode_steps
         # LeRobot's rollout reads this attribute name (gymnasium's TimeLimit convention).
         self._max_episode_steps = config.max_episode_steps

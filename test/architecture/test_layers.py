@@ -14,6 +14,7 @@ import lerobot_ros
 PACKAGE = Path(lerobot_ros.__file__).parent
 # Packages that start no ROS graph: they must never reach up into the nodes or orchestration.
 DATA_PACKAGES = {
+    "plugins",
     "control",
     "datasets",
     "emulators",

@@ -1,7 +1,8 @@
 """LeRobot's arm workflow through ROS, on emulated servo buses: a leader arm teleoperates the
-follower while ``record_graph`` records (the follower's joints, an OpenCV camera node playing a
-video file), LeRobot trains a small policy on that dataset, and ``eval_real_graph`` runs it on
-the follower through the safety layer (max_relative_target) while the rollout is recorded.
+follower while ``lerobot-ros record --real`` records (the follower's joints, an OpenCV camera
+node playing a video file), LeRobot trains a small policy on that dataset, and
+``eval_real_graph`` runs it on the follower through the safety layer (max_relative_target)
+while the rollout is recorded.
 The SO-101 (LeRobot's so101_follower/leader on Feetech STS3215 servos) and the Koch
 (koch_follower/leader on DYNAMIXEL servos) take the same steps."""
 
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +29,7 @@ from tiny_training import train_tiny_act
 
 from lerobot_ros.emulators.dynamixel_emulator import DynamixelEmulator
 from lerobot_ros.emulators.feetech_emulator import FeetechEmulator
-from lerobot_ros.orchestration.graphs import eval_real_graph, record_graph
+from lerobot_ros.orchestration.graphs import eval_real_graph
 from lerobot_ros.orchestration.ros_record import episode_lengths
 from lerobot_ros.orchestration.runner import first_dead, start_processes
 from lerobot_ros.ros import qos, topics
@@ -132,35 +135,34 @@ def _workflow(kind: ArmKind, follower, leader, tmp_path: Path, probe) -> None:  
         "camera_devices": (camera_video(tmp_path / "front.avi"),),
     }
     dataset_root = tmp_path / "dataset"
-    record = record_graph(
-        root=str(dataset_root),
-        repo_id=REPO_ID,
-        mapping=str(mapping),
-        teleop=kind.teleop_type,
-        teleop_config=leader_config,
-        **arm,
-    )
-    assert {spec.name for spec in record} >= {"lerobot_robot_node", "lerobot_teleop_node"}
-
-    # A person moves the leader through the episodes (a slow sweep of the shoulder).
-    sweep = {"tick": 0}
-
-    def move_leader() -> None:
-        sweep["tick"] += 1
-        angle = 0.3 * math.sin(sweep["tick"] / 15)
+    video = arm["camera_devices"][0]
+    record = subprocess.Popen(
+        [
+            sys.executable, "-m", "lerobot_ros.orchestration.cli", "record", "--real",
+            "--arm", "lerobot", "--robot-type", kind.robot_type, "--robot-config", follower_config,
+            "--teleop", kind.teleop_type, "--teleop-config", leader_config,
+            "--camera-devices", f"{video},{video}",  # front and wrist; the mapping takes front
+            "--mapping", str(mapping), "--root", str(dataset_root), "--repo-id", REPO_ID,
+            "--num-episodes", "2", "--episode-time-s", "2", "--reset-time-s", "1",
+            "--task", "follow the leader",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    # A person moves the leader all along (a slow sweep of the shoulder).
+    deadline, tick = time.monotonic() + 300, 0
+    while record.poll() is None and time.monotonic() < deadline:
+        tick += 1
+        angle = 0.3 * math.sin(tick / 15)
         leader.servo(1).set_present_position(int(MIDS[0] + angle * STEPS_PER_RAD))
-
-    timer = probe.node.create_timer(1 / 15, move_leader)
-    with graph_running(record, tmp_path / "record_logs"):
-        recorder = RecorderClient(probe.node, probe.executor, timeout=60)
-        for _ in range(2):
-            started = recorder.start("follow the leader")
-            assert started.success, started.message
-            probe.spin_for(2.0)
-            stopped = recorder.stop()
-            assert stopped.success, stopped.message
-        assert recorder.wait_saved(2, 120), recorder.status
-    probe.node.destroy_timer(timer)
+        time.sleep(1 / 15)
+    output = record.communicate(timeout=30)[0] if record.poll() is not None else ""
+    if record.poll() is None:
+        record.kill()
+        output = record.communicate()[0]
+    assert record.returncode == 0, output[-4000:]
+    assert "2 episodes (2 recorded now" in output, output[-2000:]
 
     dataset = LeRobotDataset(REPO_ID, root=dataset_root)
     assert dataset.num_episodes == 2

@@ -50,11 +50,8 @@ from lerobot_ros.datasets.frames import reason_summary, sample_frame
 from lerobot_ros.features.adapters import (
     InputError,
     command_vector,
-    field_vector,
-    image_array,
+    input_converters,
     input_header,
-    pose_vector,
-    state_vector,
     trajectory_target,
 )
 from lerobot_ros.features.alignment import NotReady, ObservationAligner
@@ -71,7 +68,6 @@ from lerobot_ros.features.mapping import (
     OBS_IMAGES_PREFIX,
     OBS_STATE,
     FeatureMapping,
-    FieldInput,
     save_mapping,
 )
 from lerobot_ros.ros import topics
@@ -222,26 +218,13 @@ def _input_stamp_ns(msg: Any, mapping: FeatureMapping, receive_ns: int) -> int: 
 def _converters(mapping: FeatureMapping) -> dict[str, Callable[[Any, int], tuple[int, Any]]]:
     """key -> (message, receive ns) -> (stamp ns, value), through the live adapters."""
     converters: dict[str, Callable[[Any, int], tuple[int, Any]]] = {
-        OBS_STATE: lambda msg, _: (_stamp_ns(msg.header), state_vector(msg, mapping.state)),
-        STATUS_KEY: lambda msg, _: (_stamp_ns(msg.header), int(msg.episode_index)),
-    }
-    if mapping.environment_state is not None:
-        pose = mapping.environment_state
-
-        def environment(msg: Any, receive_ns: int) -> tuple[int, Any]:  # noqa: ANN401
-            return _input_stamp_ns(msg, mapping, receive_ns), pose_vector(msg, pose)
-
-        converters[OBS_ENVIRONMENT_STATE] = environment
-    for extra in mapping.state_extra:
-
-        def numeric(msg: Any, receive_ns: int, spec: FieldInput = extra) -> tuple[int, Any]:  # noqa: ANN401
-            return _input_stamp_ns(msg, mapping, receive_ns), field_vector(msg, spec)
-
-        converters[extra.key] = numeric
-    for image in mapping.images:
-        converters[image.key] = functools.partial(
-            lambda msg, _, spec: (_stamp_ns(msg.header), image_array(msg, spec)), spec=image
+        key: lambda msg, receive_ns, convert=convert: (
+            _input_stamp_ns(msg, mapping, receive_ns),
+            convert(msg),
         )
+        for key, convert in input_converters(mapping).items()
+    }
+    converters[STATUS_KEY] = lambda msg, _: (_stamp_ns(msg.header), int(msg.episode_index))
     action = mapping.action
     if action.type == "position_command":
         # Float64MultiArray has no header: the receive time is the only stamp there is.

@@ -7,6 +7,8 @@ malformed message is reported and skipped, never fed to a policy or written to a
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -18,7 +20,10 @@ from visualization_msgs.msg import MarkerArray
 from lerobot_ros.features.mapping import (
     ARRAY_KINDS,
     FIELD_INPUT_KINDS,
+    OBS_ENVIRONMENT_STATE,
+    OBS_STATE,
     ActionOutput,
+    FeatureMapping,
     FieldInput,
     ImageInput,
     PoseInput,
@@ -90,6 +95,21 @@ def pose_vector(msg: MarkerArray, spec: PoseInput) -> np.ndarray:
 def marker_header(msg: MarkerArray, spec: PoseInput) -> object | None:
     """Header of the marker named ``spec.marker`` (a MarkerArray has none of its own)."""
     return next((m.header for m in msg.markers if m.text == spec.marker), None)
+
+
+def input_converters(mapping: FeatureMapping) -> dict[str, Callable[[Any], np.ndarray]]:
+    """Each mapped input's message -> its feature vector or image (ROS units), by key."""
+    converters: dict[str, Callable[[Any], np.ndarray]] = {
+        OBS_STATE: lambda msg: state_vector(msg, mapping.state)
+    }
+    if mapping.environment_state is not None:
+        pose = mapping.environment_state
+        converters[OBS_ENVIRONMENT_STATE] = lambda msg: pose_vector(msg, pose)
+    for image in mapping.images:
+        converters[image.key] = lambda msg, spec=image: image_array(msg, spec)
+    for extra in mapping.state_extra:
+        converters[extra.key] = lambda msg, spec=extra: field_vector(msg, spec)
+    return converters
 
 
 def input_header(msg: object, environment_state: PoseInput | None) -> object | None:

@@ -34,8 +34,7 @@ from rclpy.clock import Clock, ClockType
 from rclpy.experimental import EventsExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.task import Future
-from rclpy.wait_for_message import wait_for_message
-from std_msgs.msg import Float64MultiArray, String
+from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import SetBool
 from trajectory_msgs.msg import JointTrajectory
 
@@ -66,8 +65,7 @@ from lerobot_ros.policy.run import PolicyRun
 from lerobot_ros.policy.runner import PolicyRunner
 from lerobot_ros.policy.safety import SafetyLayer
 from lerobot_ros.resources import config_path
-from lerobot_ros.robots import RobotModel, RobotModelError, known_robot
-from lerobot_ros.robots.robot_model import load_urdf, parse_urdf
+from lerobot_ros.robots import RobotModelError, from_ros
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.message_classes import MESSAGE_CLASSES
 from lerobot_ros.ros.node_main import autostart_lifecycle, run_node
@@ -75,7 +73,6 @@ from lerobot_ros.ros.parameters import configure, declare_node_parameters
 from lerobot_ros.ros.quiet import stdout_to_log
 
 DEFAULT_MAPPING = "features/panda_pick_cube.yaml"
-DESCRIPTION_WAIT_S = 10.0  # for a latched /robot_description when the URDF comes from there
 # When each parameter of config/policy_node.yaml is read (autostart: at start, read-only).
 PARAMETER_RULES = {
     "policy_path": configure(),
@@ -162,7 +159,12 @@ class PolicyNode(LifecycleNode):
                 raise MappingError(
                     f"the policy outputs {action_dim} actions, the mapping commands {len(self.mapping.action.names)} joints"
                 )
-            self.robot = self._robot_model(full_mapping)
+            self.robot = from_ros.robot_model(
+                self,
+                self.get_parameter("robot_description").value,
+                full_mapping.robot,
+                str(full_mapping.source),
+            )
             names = self.mapping.action.names
             lower, upper = self.robot.position_limits(names)  # names a joint it lacks
             max_relative = float(self.get_parameter("max_relative_target").value)
@@ -176,7 +178,7 @@ class PolicyNode(LifecycleNode):
         self.lockstep = bool(self.get_parameter("lockstep").value)
         self.wait_for_goal = bool(self.get_parameter("wait_for_goal").value)
         self.aligner = ObservationAligner(self.mapping.source_keys, self.mapping.max_age)
-        self.extra_keys = {extra.key for extra in self.mapping.state_extra}
+        self.converters = adapters.input_converters(self.mapping)
         self.input_topics = {
             key: topic for key, (topic, _) in self.mapping.topic_types().items() if key != ACTION
         }
@@ -216,30 +218,6 @@ class PolicyNode(LifecycleNode):
                     "the trained one"
                 )
         return mapping
-
-    def _robot_model(self, mapping: FeatureMapping) -> RobotModel:
-        """Joint names and limits: the URDF file given, else the mapping's robot, else the
-        URDF on /robot_description (latched: its driver or robot_state_publisher)."""
-        path = self.get_parameter("robot_description").value
-        if path:
-            return load_urdf(path)
-        if mapping.robot is not None:
-            return known_robot(mapping.robot)
-        received, message = wait_for_message(
-            String,
-            self,
-            topics.ROBOT_DESCRIPTION,
-            qos_profile=qos.LATCHED,
-            time_to_wait=DESCRIPTION_WAIT_S,
-        )
-        if not received:
-            raise RobotModelError(
-                f"{mapping.source} names no robot, robot_description is empty, and nothing "
-                f"published {topics.ROBOT_DESCRIPTION} within {DESCRIPTION_WAIT_S:g} s: start "
-                "the robot's driver (or robot_state_publisher) first, or set robot_description "
-                "to the robot's URDF file"
-            )
-        return parse_urdf(message.data, topics.ROBOT_DESCRIPTION)
 
     def _create_io(self) -> None:
         mapping = self.mapping
@@ -319,14 +297,7 @@ class PolicyNode(LifecycleNode):
         mapping = self.mapping
         self.input_watch.arrived(key, time.monotonic())
         try:
-            if key == OBS_STATE:
-                value = adapters.state_vector(msg, mapping.state)
-            elif key == OBS_ENVIRONMENT_STATE:
-                value = adapters.pose_vector(msg, mapping.environment_state)
-            elif key in self.extra_keys:
-                value = adapters.field_vector(msg, mapping.extra(key))
-            else:
-                value = adapters.image_array(msg, mapping.image(key))
+            value = self.converters[key](msg)
         except adapters.InputError as error:
             self.input_errors[key] = f"malformed: {error}"
             self.get_logger().error(f"ignored {key} message: {error}", throttle_duration_sec=1.0)

@@ -34,8 +34,6 @@ from lerobot_ros.datasets.recording import DatasetWriter, LiveSampler, Recording
 from lerobot_ros.features import adapters
 from lerobot_ros.features.mapping import (
     ACTION,
-    OBS_ENVIRONMENT_STATE,
-    OBS_STATE,
     MappingError,
     load_mapping,
 )
@@ -133,16 +131,7 @@ class RecorderNode(Node):
 
     # --- inputs ----------------------------------------------------------------------------
     def _subscribe_inputs(self) -> None:
-        converters = {
-            OBS_STATE: lambda m: adapters.state_vector(m, self.mapping.state),
-            OBS_ENVIRONMENT_STATE: lambda m: adapters.pose_vector(
-                m, self.mapping.environment_state
-            ),
-        }
-        for image in self.mapping.images:
-            converters[image.key] = lambda m, spec=image: adapters.image_array(m, spec)
-        for extra in self.mapping.state_extra:
-            converters[extra.key] = lambda m, spec=extra: adapters.field_vector(m, spec)
+        converters = adapters.input_converters(self.mapping)
         for key, (topic, type_name) in self.mapping.topic_types().items():
             if key == ACTION:
                 callback = self._on_command

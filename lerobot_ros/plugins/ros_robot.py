@@ -64,10 +64,10 @@ class RosRobot(Robot):
         features = self.mapping.lerobot_features()
         self._state_names = list(features[OBS_STATE]["names"])
         self._environment_names = list(features.get(OBS_ENVIRONMENT_STATE, {}).get("names", []))
-        self._context = None
+        # LeRobot's record sizes its image writers by the robot's cameras: here image topics.
+        self.cameras = {image.name: image for image in self.mapping.images}
+        self._ros = None  # a BackgroundNode while connected
         self._node = None
-        self._executor = None
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._aligner = ObservationAligner(self.mapping.source_keys, self.mapping.max_age)
         self._errors: dict[str, str] = {}
@@ -103,24 +103,10 @@ class RosRobot(Robot):
         del calibrate
         if self.is_connected:
             raise ConnectionError(f"{self} is already connected")
-        import rclpy
-        from rclpy.executors import SingleThreadedExecutor
+        from lerobot_ros.ros.background_node import BackgroundNode
 
-        from lerobot_ros.ros.network import apply_network_defaults
-
-        apply_network_defaults()
-        context = rclpy.Context()
-        rclpy.init(context=context, args=[])
-        try:
-            node = rclpy.create_node(self.config.node_name, context=context)
-            executor = SingleThreadedExecutor(context=context)
-            executor.add_node(node)
-        except Exception:
-            rclpy.shutdown(context=context)
-            raise
-        self._context, self._node, self._executor = context, node, executor
-        self._thread = threading.Thread(target=self._spin, name="lerobot-ros-robot", daemon=True)
-        self._thread.start()
+        self._ros = BackgroundNode(self.config.node_name)
+        self._node = self._ros.node
         try:
             self._create_io()
             self._wait_for_inputs()
@@ -128,16 +114,6 @@ class RosRobot(Robot):
         except Exception:
             self.disconnect()
             raise
-
-    def _spin(self) -> None:
-        executor, context = self._executor, self._context
-        while context.ok():
-            try:
-                executor.spin_once(timeout_sec=0.1)
-            except Exception:  # noqa: BLE001 - shutdown while spinning
-                if not context.ok():
-                    return
-                raise
 
     def _create_io(self) -> None:
         from std_msgs.msg import Float64MultiArray
@@ -178,7 +154,7 @@ class RosRobot(Robot):
         stamp = (
             header.stamp.sec + header.stamp.nanosec * 1e-9
             if header is not None
-            else self._node.get_clock().now().nanoseconds / 1e9
+            else self._ros.now()
         )
         with self._lock:
             self._errors.pop(key, None)
@@ -269,10 +245,9 @@ class RosRobot(Robot):
         filtered = self.safety.filter(wanted, measured)
         if filtered.action is None:
             raise ValueError(f"{self}: action refused: {filtered.reason}")
-        now = self._node.get_clock().now().nanoseconds / 1e9
         self._action_pub.publish(
             adapters.action_message(
-                filtered.action, self.mapping.action, now, 1.0 / self.mapping.fps
+                filtered.action, self.mapping.action, self._ros.now(), 1.0 / self.mapping.fps
             )
         )
         # In the action's own units (degrees where the mapping says so), as LeRobot's robots.
@@ -281,15 +256,6 @@ class RosRobot(Robot):
 
     # --- disconnecting --------------------------------------------------------------------
     def disconnect(self) -> None:
-        context, node, executor, thread = self._context, self._node, self._executor, self._thread
-        self._context = self._node = self._executor = self._thread = None
-        if context is None:
-            return
-        import rclpy
-
-        if context.ok():
-            rclpy.shutdown(context=context)
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=5.0)
-        executor.shutdown()
-        node.destroy_node()
+        ros, self._ros, self._node = self._ros, None, None
+        if ros is not None:
+            ros.close()

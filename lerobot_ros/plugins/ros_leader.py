@@ -21,6 +21,7 @@ from lerobot.teleoperators.teleoperator import Teleoperator
 
 from lerobot_ros.features import adapters
 from lerobot_ros.features.mapping import StateInput, load_mapping
+from lerobot_ros.plugins.ros_device import RosDevice
 from lerobot_ros.plugins.ros_robot import DEFAULT_MAPPING
 from lerobot_ros.resources import config_path
 
@@ -36,7 +37,7 @@ class RosLeaderConfig(TeleoperatorConfig):
     max_age_s: float = 1.0  # s (wall clock) without a message: the leader is gone
 
 
-class RosLeader(Teleoperator):
+class RosLeader(RosDevice, Teleoperator):
     config_class = RosLeaderConfig
     name = TELEOP_TYPE
 
@@ -45,7 +46,6 @@ class RosLeader(Teleoperator):
         self.config = config
         self.mapping = load_mapping(Path(config.mapping or str(config_path(DEFAULT_MAPPING))))
         self._joints = StateInput(config.topic, self.mapping.action.names)
-        self._ros = None
         self._lock = threading.Lock()
         self._newest: tuple[float, np.ndarray] | None = None
         self._error = ""
@@ -58,29 +58,14 @@ class RosLeader(Teleoperator):
     def feedback_features(self) -> dict:
         return {}
 
-    @property
-    def is_connected(self) -> bool:
-        return self._ros is not None
-
-    @property
-    def is_calibrated(self) -> bool:
-        return True
-
-    def calibrate(self) -> None:
-        pass
-
-    def configure(self) -> None:
-        pass
-
     def connect(self, calibrate: bool = True) -> None:
         del calibrate
         from sensor_msgs.msg import JointState
 
         from lerobot_ros.ros import qos
-        from lerobot_ros.ros.background_node import BackgroundNode
 
-        self._ros = BackgroundNode("lerobot_leader_plugin")
-        self._ros.node.create_subscription(JointState, self.config.topic, self._on_state, qos.STATE)
+        node = self._start_node("lerobot_leader_plugin").node
+        node.create_subscription(JointState, self.config.topic, self._on_state, qos.STATE)
         deadline = time.monotonic() + self.config.connect_timeout_s
         while self._newest is None and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -117,8 +102,3 @@ class RosLeader(Teleoperator):
 
     def send_feedback(self, feedback: dict[str, Any]) -> None:
         del feedback  # a topic leader has no motors to push back
-
-    def disconnect(self) -> None:
-        ros, self._ros = self._ros, None
-        if ros is not None:
-            ros.close()

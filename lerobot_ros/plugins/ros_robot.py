@@ -34,6 +34,7 @@ from lerobot_ros.control.joint_commands import JointLimits
 from lerobot_ros.features import adapters
 from lerobot_ros.features.alignment import NotReady, ObservationAligner
 from lerobot_ros.features.mapping import OBS_ENVIRONMENT_STATE, OBS_STATE, load_mapping
+from lerobot_ros.plugins.ros_device import RosDevice
 from lerobot_ros.policy.safety import SafetyLayer
 from lerobot_ros.resources import config_path
 
@@ -52,7 +53,7 @@ class RosRobotConfig(RobotConfig):
     node_name: str = "lerobot_robot_plugin"
 
 
-class RosRobot(Robot):
+class RosRobot(RosDevice, Robot):
     config_class = RosRobotConfig
     name = ROBOT_TYPE
 
@@ -66,8 +67,7 @@ class RosRobot(Robot):
         self._environment_names = list(features.get(OBS_ENVIRONMENT_STATE, {}).get("names", []))
         # LeRobot's record sizes its image writers by the robot's cameras: here image topics.
         self.cameras = {image.name: image for image in self.mapping.images}
-        self._ros = None  # a BackgroundNode while connected
-        self._node = None
+        self._node = None  # the BackgroundNode's, while connected
         self._lock = threading.Lock()
         self._aligner = ObservationAligner(self.mapping.source_keys, self.mapping.max_age)
         self._errors: dict[str, str] = {}
@@ -84,29 +84,10 @@ class RosRobot(Robot):
     def action_features(self) -> dict[str, type]:
         return dict.fromkeys(self.mapping.action.names, float)
 
-    @property
-    def is_connected(self) -> bool:
-        return self._node is not None
-
-    @property
-    def is_calibrated(self) -> bool:
-        return True  # a ROS driver owns its calibration
-
-    def calibrate(self) -> None:
-        pass
-
-    def configure(self) -> None:
-        pass
-
     # --- connecting -----------------------------------------------------------------------
     def connect(self, calibrate: bool = True) -> None:
         del calibrate
-        if self.is_connected:
-            raise ConnectionError(f"{self} is already connected")
-        from lerobot_ros.ros.background_node import BackgroundNode
-
-        self._ros = BackgroundNode(self.config.node_name)
-        self._node = self._ros.node
+        self._node = self._start_node(self.config.node_name).node
         try:
             self._create_io()
             self._wait_for_inputs()
@@ -256,6 +237,5 @@ class RosRobot(Robot):
 
     # --- disconnecting --------------------------------------------------------------------
     def disconnect(self) -> None:
-        ros, self._ros, self._node = self._ros, None, None
-        if ros is not None:
-            ros.close()
+        self._node = None
+        super().disconnect()

@@ -211,7 +211,6 @@ class RosRobot(RosDevice, Robot):
             observation |= dict(zip(self._environment_names, environment, strict=True))
         for image in self.mapping.images:
             observation[image.name] = values[image.key]
-        self._measured = np.asarray(aligned.values[OBS_STATE], dtype=float)
         return observation
 
     def send_action(self, action: dict[str, Any]) -> dict[str, Any]:
@@ -222,8 +221,10 @@ class RosRobot(RosDevice, Robot):
         if missing:
             raise ValueError(f"{self}: the action lacks {missing}; it needs {list(names)}")
         wanted = self.mapping.action_to_ros(np.array([float(action[n]) for n in names]))
-        measured = getattr(self, "_measured", None)
-        filtered = self.safety.filter(wanted, measured)
+        # The step is bounded from the newest joint state, whatever observation came before.
+        with self._lock:
+            newest = self._aligner.buffers[OBS_STATE].as_of(np.inf)
+        filtered = self.safety.filter(wanted, None if newest is None else newest[1])
         if filtered.action is None:
             raise ValueError(f"{self}: action refused: {filtered.reason}")
         self._action_pub.publish(

@@ -54,6 +54,9 @@ def episode_lengths(root: Path) -> list[int]:
     return [int(n) for n in episodes.sort_values("episode_index")["length"]]
 
 
+GRAPH_WAIT_S = 60.0
+
+
 def run_record(request: RecordRequest, announce=print) -> dict:  # noqa: ANN001
     """Record the episodes; returns a summary. RecordFailed on any refusal or dead node."""
     graph = record_graph(
@@ -101,6 +104,14 @@ def run_record(request: RecordRequest, announce=print) -> dict:  # noqa: ANN001
                 announce(f"reset the scene: recording episode {i} in {request.reset_time_s:g} s")
                 wait(lambda: False, request.reset_time_s)
             started = recorder.start(request.task)
+            # A real arm's driver may still be connecting (a few attempts): its topics
+            # appear later. Wait for them, as a user would, while every node is alive.
+            deadline = time.monotonic() + GRAPH_WAIT_S
+            while not started.success and time.monotonic() < deadline:
+                if "nothing publishes" not in started.message or "carries" in started.message:
+                    break
+                wait(lambda: False, 1.0)
+                started = recorder.start(request.task)
             if not started.success:
                 raise RecordFailed(f"episode {i} refused: {started.message}")
 

@@ -35,7 +35,7 @@ from lerobot_ros.orchestration.runner import first_dead, start_processes
 from lerobot_ros.ros import qos, topics
 from lerobot_ros.ros.recorder_client import RecorderClient
 
-pytestmark = pytest.mark.ros
+pytestmark = [pytest.mark.ros, pytest.mark.arms]
 
 __all__ = ["patient_serial_timeouts"]  # autouse: the DYNAMIXEL SDK's wider answer time
 MOTORS = SO101_MOTORS  # the Koch's motors have the same names

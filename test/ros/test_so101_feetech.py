@@ -81,6 +81,7 @@ def start_follower(start_node, config: Path, **parameters):
     )
 
 
+@pytest.mark.arms
 def test_so101_leader_drives_the_follower_through_ros(
     so101_follower, so101_leader, tmp_path, start_node, probe
 ):

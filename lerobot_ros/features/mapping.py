@@ -42,6 +42,16 @@ from typing import Any
 import numpy as np
 import yaml
 
+# The mapping of the shipped task, used where none is given (config/ in the share dir).
+DEFAULT_MAPPING_FILE = "features/panda_pick_cube.yaml"
+
+
+def default_mapping_path() -> Path:
+    from lerobot_ros.resources import config_path
+
+    return config_path(DEFAULT_MAPPING_FILE)
+
+
 OBS_STATE = "observation.state"
 OBS_ENVIRONMENT_STATE = "observation.environment_state"
 OBS_IMAGES_PREFIX = "observation.images."

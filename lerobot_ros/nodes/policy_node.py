@@ -48,6 +48,7 @@ from lerobot_ros.features.mapping import (
     OBS_STATE,
     FeatureMapping,
     MappingError,
+    default_mapping_path,
     load_mapping,
     mapping_differences,
 )
@@ -64,7 +65,6 @@ from lerobot_ros.policy.loading import (
 from lerobot_ros.policy.run import PolicyRun
 from lerobot_ros.policy.runner import PolicyRunner
 from lerobot_ros.policy.safety import SafetyLayer
-from lerobot_ros.resources import config_path
 from lerobot_ros.robots import RobotModelError, from_ros
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.message_classes import MESSAGE_CLASSES
@@ -72,7 +72,6 @@ from lerobot_ros.ros.node_main import autostart_lifecycle, run_node
 from lerobot_ros.ros.parameters import configure, declare_node_parameters
 from lerobot_ros.ros.quiet import stdout_to_log
 
-DEFAULT_MAPPING = "features/panda_pick_cube.yaml"
 # When each parameter of config/policy_node.yaml is read (autostart: at start, read-only).
 PARAMETER_RULES = {
     "policy_path": configure(),
@@ -204,7 +203,7 @@ class PolicyNode(LifecycleNode):
         given = self.get_parameter("mapping").value
         trained = trained_mapping(loaded.path)
         if not given:
-            return trained or load_mapping(config_path(DEFAULT_MAPPING))
+            return trained or load_mapping(default_mapping_path())
         mapping = load_mapping(given)
         if trained is not None:
             keys = loaded.input_features | {OBS_STATE}

@@ -35,16 +35,15 @@ from lerobot_ros.features import adapters
 from lerobot_ros.features.mapping import (
     ACTION,
     MappingError,
+    default_mapping_path,
     load_mapping,
 )
 from lerobot_ros.interfaces import RecorderStatus, StartEpisode, TaskStatus
-from lerobot_ros.resources import config_path
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.message_classes import MESSAGE_CLASSES
 from lerobot_ros.ros.node_main import StartupError, run_node
 from lerobot_ros.ros.parameters import declare_node_parameters, live, start
 
-DEFAULT_MAPPING = "features/panda_pick_cube.yaml"
 # What each parameter of config/recorder_node.yaml takes and when it is read (the others: at
 # start: the dataset, its features and its encoder are fixed when it is opened).
 PARAMETER_RULES = {
@@ -66,7 +65,7 @@ class RecorderNode(Node):
         if not params["root"]:
             raise StartupError("parameter 'root' (the dataset directory) is required")
         try:
-            self.mapping = load_mapping(params["mapping"] or config_path(DEFAULT_MAPPING))
+            self.mapping = load_mapping(params["mapping"] or default_mapping_path())
         except (MappingError, FileNotFoundError) as error:
             raise StartupError(f"bad feature mapping: {error}") from None
         fps = params["fps"] or self.mapping.fps

@@ -196,10 +196,9 @@ def _record(args: argparse.Namespace) -> int:
 
 
 def _load_mapping(path: Path | None):  # -> FeatureMapping (imported lazily: fast --help)
-    from lerobot_ros.features.mapping import load_mapping
-    from lerobot_ros.resources import config_path
+    from lerobot_ros.features.mapping import default_mapping_path, load_mapping
 
-    return load_mapping(path or config_path("features/panda_pick_cube.yaml"))
+    return load_mapping(path or default_mapping_path())
 
 
 def _attach_mapping(args: argparse.Namespace) -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,10 +19,8 @@ from lerobot.teleoperators.config import TeleoperatorConfig
 from lerobot.teleoperators.teleoperator import Teleoperator
 
 from lerobot_ros.features import adapters
-from lerobot_ros.features.mapping import StateInput, load_mapping
+from lerobot_ros.features.mapping import StateInput, default_mapping_path, load_mapping
 from lerobot_ros.plugins.ros_device import RosDevice
-from lerobot_ros.plugins.ros_robot import DEFAULT_MAPPING
-from lerobot_ros.resources import config_path
 
 TELEOP_TYPE = "lerobot_ros_leader"
 
@@ -44,7 +41,7 @@ class RosLeader(RosDevice, Teleoperator):
     def __init__(self, config: RosLeaderConfig) -> None:
         super().__init__(config)
         self.config = config
-        self.mapping = load_mapping(Path(config.mapping or str(config_path(DEFAULT_MAPPING))))
+        self.mapping = load_mapping(config.mapping or default_mapping_path())
         self._joints = StateInput(config.topic, self.mapping.action.names)
         self._lock = threading.Lock()
         self._newest: tuple[float, np.ndarray] | None = None

@@ -23,7 +23,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,13 +32,17 @@ from lerobot.robots.robot import Robot
 from lerobot_ros.control.joint_commands import JointLimits
 from lerobot_ros.features import adapters
 from lerobot_ros.features.alignment import NotReady, ObservationAligner
-from lerobot_ros.features.mapping import OBS_ENVIRONMENT_STATE, OBS_STATE, load_mapping
+from lerobot_ros.features.mapping import (
+    OBS_ENVIRONMENT_STATE,
+    OBS_STATE,
+    default_mapping_path,
+    load_mapping,
+)
 from lerobot_ros.plugins.ros_device import RosDevice
 from lerobot_ros.policy.safety import SafetyLayer
-from lerobot_ros.resources import config_path
+from lerobot_ros.ros.conversions import time_to_seconds
 
 ROBOT_TYPE = "lerobot_ros"
-DEFAULT_MAPPING = "features/panda_pick_cube.yaml"
 
 
 @RobotConfig.register_subclass(ROBOT_TYPE)
@@ -60,8 +63,7 @@ class RosRobot(RosDevice, Robot):
     def __init__(self, config: RosRobotConfig) -> None:
         super().__init__(config)
         self.config = config
-        path = config.mapping or str(config_path(DEFAULT_MAPPING))
-        self.mapping = load_mapping(Path(path))
+        self.mapping = load_mapping(config.mapping or default_mapping_path())
         features = self.mapping.lerobot_features()
         self._state_names = list(features[OBS_STATE]["names"])
         self._environment_names = list(features.get(OBS_ENVIRONMENT_STATE, {}).get("names", []))
@@ -132,11 +134,7 @@ class RosRobot(RosDevice, Robot):
                 self._errors[key] = str(error)
             return
         header = adapters.input_header(msg, self.mapping.environment_state)
-        stamp = (
-            header.stamp.sec + header.stamp.nanosec * 1e-9
-            if header is not None
-            else self._ros.now()
-        )
+        stamp = time_to_seconds(header.stamp) if header is not None else self._ros.now()
         with self._lock:
             self._errors.pop(key, None)
             self._aligner.add(key, stamp, value)

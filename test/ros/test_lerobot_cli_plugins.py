@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from lerobot.datasets.lerobot_dataset import LeRobotDataset
 from sensor_msgs.msg import JointState
-from test_ros_robot_plugin import CUBE, JOINTS, write_mapping
+from test_ros_robot_plugin import CUBE, JOINTS, sim_with_wrist_camera, write_mapping
 
-from lerobot_ros.ros import qos, topics
+from lerobot_ros.ros import qos
 
 pytestmark = pytest.mark.ros
 
@@ -64,13 +64,7 @@ def wait_while_spinning(process: subprocess.Popen, probe, log: Path, timeout: fl
 
 
 def test_lerobot_record_with_the_plugins_records_the_sim_through_ros(tmp_path, start_node, probe):
-    start_node(
-        "lerobot_ros.nodes.sim_node", {"cameras": ["wrist"], "image_width": 64, "image_height": 48}
-    )
-    mapping = write_mapping(
-        tmp_path / "panda.yaml",
-        wrist={"topic": topics.camera_image("wrist"), "height": 24, "width": 32},
-    )
+    mapping = sim_with_wrist_camera(start_node, tmp_path)
     # The leader: the Panda's home pose with joint 1 sweeping, 30 times a second.
     from lerobot_ros.robots import panda
 

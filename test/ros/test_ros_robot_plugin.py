@@ -44,14 +44,19 @@ def plugin_robot(tmp_path, mapping: str, **fields):
     return make_robot_from_config(config)  # LeRobot's own factory finds the plugin
 
 
-def test_plugin_reads_and_drives_the_sim_through_lerobots_robot_api(tmp_path, start_node, probe):
+def sim_with_wrist_camera(start_node, tmp_path) -> str:
+    """sim_node rendering a small wrist camera; returns a mapping reading it at 32x24."""
     start_node(
         "lerobot_ros.nodes.sim_node", {"cameras": ["wrist"], "image_width": 64, "image_height": 48}
     )
-    mapping = write_mapping(
+    return write_mapping(
         tmp_path / "panda.yaml",
         wrist={"topic": topics.camera_image("wrist"), "height": 24, "width": 32},
     )
+
+
+def test_plugin_reads_and_drives_the_sim_through_lerobots_robot_api(tmp_path, start_node, probe):
+    mapping = sim_with_wrist_camera(start_node, tmp_path)
     robot = plugin_robot(tmp_path, mapping, max_relative_target=0.05, connect_timeout_s=60)
     # Known before connecting: LeRobot's record builds the dataset from them.
     assert robot.observation_features == {

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray, String
+from test_lerobot_nodes import IDS, goals, torques  # servo ids 1-6 on any emulated bus
 
 from lerobot_ros.emulators.feetech_emulator import FeetechEmulator
 from lerobot_ros.robots.robot_model import parse_urdf
@@ -29,7 +30,6 @@ SO101_MOTORS = [
     "wrist_roll",
     "gripper",
 ]
-IDS = range(1, 7)
 # Calibrated ranges as lerobot-calibrate records them (steps), each around its own middle.
 RANGES = [(800, 3300), (900, 3200), (850, 3150), (900, 3100), (100, 4000), (2000, 3400)]
 MIDS = np.array([(low + high) / 2 for low, high in RANGES])
@@ -49,14 +49,6 @@ def write_calibration(directory: Path, device_id: str, port: str) -> Path:
     config = directory / f"{device_id}.yaml"
     config.write_text(f"port: {port}\nid: {device_id}\ncalibration_dir: {directory}\n")
     return config
-
-
-def goals(arm: FeetechEmulator) -> np.ndarray:
-    return np.array([arm.servo(n).goal_position for n in IDS])
-
-
-def torques(arm: FeetechEmulator) -> list[bool]:
-    return [arm.servo(n).torque_enabled for n in IDS]
 
 
 def radians(steps: np.ndarray) -> np.ndarray:

@@ -107,13 +107,21 @@ class Probe:
         self.node = Node(name, context=self.context)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
+        self._subscriptions: dict[str, object] = {}
 
     def collect(self, msg_type: type, topic: str, qos_profile: object, convert=None) -> list:
         """Messages of ``topic`` (through ``convert(msg)`` when given), as they arrive."""
         received: list = []
         add = received.append if convert is None else (lambda m: received.append(convert(m)))
-        self.node.create_subscription(msg_type, topic, add, qos_profile)
+        self._subscriptions[topic] = self.node.create_subscription(
+            msg_type, topic, add, qos_profile
+        )
         return received
+
+    def matched(self, topic: str) -> bool:
+        """Whether the subscription of ``collect(..., topic, ...)`` has matched a publisher
+        (DDS-level: what is published from now on arrives)."""
+        return self._subscriptions[topic].get_publisher_count() > 0
 
     def spin_until(self, condition: Callable[[], bool], timeout: float) -> bool:
         return spin_until(self.executor, condition, timeout)

@@ -1,10 +1,10 @@
 """``make bench``: every benchmark of the project in one run, and one report.
 
 Runs, one after the other (each alone on the machine): the sim, policy (latency, eval
-throughput ROS vs in-process), recording and bag conversion, image transport and soak
-benchmarks, and the fault-injection and bad-input suites (pytest ``-m "faults or
-bad_input"``, for their counts). Each benchmark writes its JSON under bench/results/; this
-script then writes ``bench/results/latest.md`` (every figure with its baseline from the same
+throughput ROS vs in-process), chunk execution (refill and aggregation rules), recording and
+bag conversion, image transport and soak benchmarks, and the fault-injection and bad-input
+suites (pytest ``-m "faults or bad_input"``, for their counts). Each benchmark writes its
+JSON under bench/results/; this script then writes ``bench/results/latest.md`` (every figure with its baseline from the same
 run, as a ratio), ``latest.json`` (all of it) and ``latest.png`` (the ratios). Each row also
 shows the figure of the report this run replaces, with that report's software stack, so a
 change of LeRobot, torch or ROS lane shows next to the old numbers. ``--only sim,policy``
@@ -33,6 +33,7 @@ ROBUSTNESS = HERE.parent / "build" / "robustness"
 BENCHMARKS = {
     "sim": ("bench_sim.py", "sim.json", [], []),
     "policy": ("bench_policy.py", "policy.json", [], ["--episodes", "3"]),
+    "chunks": ("bench_chunks.py", "chunks.json", [], ["--seeds", "3"]),
     "recording": ("bench_recording.py", "recording.json", [], ["--seconds", "20"]),
     "image_transport": ("bench_image_transport.py", "image_transport.json", [], ["--seconds", "2"]),
     "soak": ("soak_eval.py", "soak.json", [], ["--minutes", "2", "--batch", "5"]),
@@ -157,6 +158,39 @@ def rows(results: dict) -> list[tuple[str, str, str, float | None]]:
                 realtime["commands_per_s"] / 30,
             ),
         ]
+        alone = policy.get("realtime_two_cameras_refill_below_only")
+        if alone:
+            table.append(
+                (
+                    "real-time ticks on time while chunks compute (interval <= 1.5 periods)",
+                    f"{100 * realtime['ticks_on_time']:.1f} % ({realtime['commands_per_s']:.2f} Hz)",
+                    f"refill_below only {100 * alone['ticks_on_time']:.1f} % ({alone['commands_per_s']:.2f} Hz)",
+                    realtime["ticks_on_time"] / alone["ticks_on_time"],
+                )
+            )
+    chunks = results.get("chunks")
+    if chunks:
+        refill, latency = chunks["refill"], chunks["latency_ticks"]
+        table.append(
+            (
+                f"ticks on time, chunks arriving {latency} ticks late (sim time): asked by the lead",
+                f"{100 * refill['with_lead']['ticks_on_time']:.1f} %",
+                f"refill_below only {100 * refill['refill_below_only']['ticks_on_time']:.1f} %",
+                refill["with_lead"]["ticks_on_time"] / refill["refill_below_only"]["ticks_on_time"],
+            )
+        )
+        replaced = chunks["aggregations"]["latest_only"]
+        for name, figures in chunks["aggregations"].items():
+            if name == "latest_only":
+                continue
+            table.append(
+                (
+                    f"joint jerk at chunk seams p50 / p95, {name} (success {100 * figures['success_rate']:.0f} %)",
+                    f"{figures['seam_jerk_p50']:.0f} / {figures['seam_jerk_p95']:.0f} rad/s^3",
+                    f"replacement {replaced['seam_jerk_p50']:.0f} / {replaced['seam_jerk_p95']:.0f} rad/s^3",
+                    figures["seam_jerk_p50"] / replaced["seam_jerk_p50"],
+                )
+            )
     recording = results.get("recording")
     if recording:
         live, alone, bags = recording["live"], recording["writer_alone"], recording["bags"]

@@ -54,6 +54,7 @@ from lerobot_ros.features.mapping import (
 )
 from lerobot_ros.interfaces import PolicyStatus, ResetPolicy, RunPolicy
 from lerobot_ros.policy import run
+from lerobot_ros.policy.action_queue import AGGREGATIONS
 from lerobot_ros.policy.inference import gym_style_observation
 from lerobot_ros.policy.loading import (
     LoadedPolicy,
@@ -69,7 +70,7 @@ from lerobot_ros.robots import RobotModelError, from_ros
 from lerobot_ros.ros import conversions, qos, topics
 from lerobot_ros.ros.message_classes import MESSAGE_CLASSES
 from lerobot_ros.ros.node_main import autostart_lifecycle, run_node
-from lerobot_ros.ros.parameters import configure, declare_node_parameters
+from lerobot_ros.ros.parameters import configure, declare_node_parameters, refusal
 from lerobot_ros.ros.quiet import stdout_to_log
 
 # When each parameter of config/policy_node.yaml is read (autostart: at start, read-only).
@@ -80,6 +81,9 @@ PARAMETER_RULES = {
     "device": configure(),
     "lockstep": configure(),
     "refill_below": configure(low=0, high=10_000),
+    "refill_from_inference_time": configure(),
+    "chunk_aggregation": configure(choices=AGGREGATIONS),
+    "temporal_ensemble_coeff": configure(low=-10.0, high=10.0),
     "max_relative_target": configure(low=0.0, high=10.0),
     "input_timeout_s": configure(low=0.1, high=3600.0),
     "wait_for_goal": configure(),
@@ -134,6 +138,9 @@ class PolicyNode(LifecycleNode):
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         policy_path = self.get_parameter("policy_path").value or str(shipped_policy_dir())
         try:
+            for name, rule in PARAMETER_RULES.items():
+                if problem := refusal(name, self.get_parameter(name).value, rule, None):
+                    raise ValueError(problem)
             # LeRobot prints "Loading weights ..." on stdout: a debug line of ours instead.
             with stdout_to_log(self.get_logger().debug):
                 self.loaded = load_policy(policy_path, device=self.get_parameter("device").value)
@@ -192,7 +199,12 @@ class PolicyNode(LifecycleNode):
             f"loaded {self.loaded.policy.config.type} from {self.loaded.path} with mapping "
             f"{self.mapping.source} for robot "
             f"{self.robot.name!r} ({self.robot.source}); inputs "
-            f"{list(self.mapping.input_keys)}; {'lockstep' if self.lockstep else f'{self.mapping.fps:g} Hz'}"
+            f"{list(self.mapping.input_keys)}; "
+            + (
+                "lockstep"
+                if self.lockstep
+                else f"{self.mapping.fps:g} Hz, chunks merged by {self.runner.actions.aggregation}"
+            )
         )
         return TransitionCallbackReturn.SUCCESS
 
@@ -243,6 +255,11 @@ class PolicyNode(LifecycleNode):
             current_tick=lambda: int(round(self._graph_now() * mapping.fps)),
             on_error=lambda error: self.get_logger().error(
                 f"inference failed: {type(error).__name__}: {error}"
+            ),
+            aggregation=self.get_parameter("chunk_aggregation").value,
+            ensemble_coeff=float(self.get_parameter("temporal_ensemble_coeff").value),
+            control_period_s=(
+                1.0 / mapping.fps if self.get_parameter("refill_from_inference_time").value else 0.0
             ),
         )
         self.timer = None

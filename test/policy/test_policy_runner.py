@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from lerobot_ros.policy.runner import PolicyRunner
+from lerobot_ros.policy.runner import PolicyRunner, lead_ticks
 
 CHUNK = 4
 
@@ -130,5 +130,38 @@ def test_seeding_repeats_random_draws():
         first = torch.rand(3)
         runner.seed(11)
         assert torch.equal(first, torch.rand(3))
+    finally:
+        runner.close()
+
+
+def test_lead_ticks_follow_the_slowest_recent_inference():
+    assert lead_ticks([], 1 / 30) == 0
+    assert lead_ticks([0.05], 0.0) == 0  # no control period: refill_below only
+    assert lead_ticks([0.100, 0.167, 0.120], 1 / 30) == 7  # ceil(5.01) + 1
+
+
+def test_a_slow_policy_is_asked_early_enough_for_its_inference_time():
+    policy = ChunkPolicy()
+    clock = {"tick": 0}
+
+    def slow(loaded, observation, task):  # noqa: ANN001, ANN202
+        time.sleep(0.05)
+        return policy.predict(loaded, observation, task)
+
+    loaded = SimpleNamespace(policy=SimpleNamespace(reset=lambda: None))
+    runner = PolicyRunner(
+        loaded,
+        refill_below=1,
+        current_tick=lambda: clock["tick"],
+        predict_chunk=slow,
+        control_period_s=0.01,
+    )
+    try:
+        assert runner.lead_ticks == 0  # nothing measured yet
+        run_ticks(runner, clock, [0])
+        assert runner.lead_ticks >= 6  # 50 ms at 100 Hz, plus a tick
+        # With 4 actions queued (CHUNK) and a lead >= 6, the next chunk is asked for at once.
+        run_ticks(runner, clock, [1])
+        assert [tick for tick, _ in policy.calls] == [0, 1]
     finally:
         runner.close()

@@ -143,6 +143,7 @@ def test_estop_holds_and_stops_commands_until_released(acting_policy, probe):
         ({"policy_path": "/nonexistent/checkpoint"}, "policy checkpoint directory not found"),
         ({"policy_path": "someone/not-cached-policy"}, "not in the local Hugging Face cache"),
         ({"mapping": "/nonexistent/mapping.yaml"}, "feature mapping file not found"),
+        ({"chunk_aggregation": "mean"}, "chunk_aggregation='mean' must be one of ['latest_only'"),
     ],
 )
 def test_bad_configuration_fails_configure_with_a_clear_error(start_node, parameters, message):
@@ -151,6 +152,26 @@ def test_bad_configuration_fails_configure_with_a_clear_error(start_node, parame
     process.stop()
     log = process.log_text()
     assert "configure failed" in log and message in log, log[-2000:]
+
+
+@pytest.mark.parametrize("aggregation", ["weighted_average", "temporal_ensemble"])
+def test_blended_chunks_drive_the_robot_at_the_control_rate(start_node, probe, aggregation):
+    node = start_node(
+        "lerobot_ros.nodes.policy_node",
+        policy_parameters(chunk_aggregation=aggregation, refill_below=10),
+    )
+    statuses = probe.collect(PolicyStatus, topics.POLICY_STATUS, qos.STATE)
+    commands = probe.collect(Float64MultiArray, topics.POSITION_COMMANDS, qos.COMMAND)
+    robot = FakeRobot(probe)
+    robot.send_state = robot.send_marker = True
+    wait_for_status(probe, statuses, lambda s: s.state == "acting")
+    count, started = len(commands), time.monotonic()
+    probe.spin_for(3.0)
+    rate = (len(commands) - count) / (time.monotonic() - started)
+    assert rate > 15, f"{rate:.1f} commands/s at 30 Hz"  # loose: a shared 2-core machine
+    positions = np.array([c.data for c in commands[count:]])
+    assert np.isfinite(positions).all() and positions.shape[1] == len(panda.JOINT_NAMES)
+    assert f"chunks merged by {aggregation}" in node.log_text()
 
 
 def test_killing_the_policy_mid_episode_leaves_the_arm_holding(start_node, probe):

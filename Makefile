@@ -29,7 +29,7 @@ export FASTRTPS_DEFAULT_PROFILES_FILE := $(CURDIR)/config/fastdds_localhost.xml
 export RMW_IMPLEMENTATION := rmw_fastrtps_cpp
 export LEROBOT_ROS_NETWORK := localhost
 
-.PHONY: setup demo test test-kilted test-jazzy test-lane test-shutdown test-arms lint format bench bench-quick clean
+.PHONY: setup demo test test-kilted test-jazzy test-lane test-shutdown test-arms test-save-kills lint format bench bench-quick clean
 
 ifeq ($(VENV),)
 $(error LANE=$(LANE) is not a lane: use kilted or jazzy)
@@ -73,6 +73,10 @@ test-shutdown: setup
 # The arm workflows (leader -> follower, record, train, evaluate on emulated SO-101 and Koch).
 test-arms: setup
 	$(PY) -m pytest -m arms -rP
+
+# kill -9 of the dataset writer at random instants of its saves, 50 times (CI runs five).
+test-save-kills: setup
+	SAVE_KILLS=50 $(PY) -m pytest test/faults/test_save_kills.py -rP
 
 bench: setup
 	$(PY) bench/run_benchmarks.py

@@ -12,8 +12,12 @@ No ROS here (``recorder_node`` is the thin wrapper). Two pieces:
   streaming encoder). A saved episode is durable: LeRobot v3 appends episodes to parquet
   files kept open until ``finalize()``, which a killed process never reaches, so the writer
   finalizes the dataset after every saved episode and resumes it (``LeRobotDataset.resume``,
-  which starts new files) for the next one. Killing the recorder loses only the episode in
-  progress. Files of an episode whose save was cut short are moved aside on the next start.
+  which starts new files) for the next one. LeRobot writes each episode into a staging copy
+  of the dataset's metadata, and the finished files are renamed into the dataset with
+  ``meta/info.json`` last (``staged_saves``), so a kill at any instant, a save included,
+  leaves a dataset that loads with every episode it counts: killing the recorder loses only
+  the episode in progress or being saved. What a cut-short save left is moved aside on the
+  next start.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from lerobot_ros.datasets import staged_saves
 from lerobot_ros.datasets.frames import STAMP_TOLERANCE_S, reason_summary, sample_frame
 from lerobot_ros.features.alignment import NotReady, ObservationAligner
 from lerobot_ros.features.mapping import (
@@ -219,11 +224,20 @@ def _read_info(info_path: Path) -> dict | None:
         ) from error
 
 
+def _uncounted(path: Path, counted: int) -> bool:
+    """An episode-metadata file of episodes info.json does not count (a publish cut short)."""
+    import pyarrow.parquet as pq
+
+    indices = pq.read_table(path, columns=["episode_index"]).column(0).to_pylist()
+    return bool(indices) and min(indices) >= counted
+
+
 def set_aside_interrupted(root: Path) -> list[Path]:
-    """Move what no saved episode refers to (a save cut short, temporary frames) into
+    """Move what no counted episode refers to (a save cut short, temporary frames) into
     ``<root>/.interrupted/<time>/``; returns what was moved. Nothing is deleted."""
+    counted = json.loads((root / "meta" / "info.json").read_text())["total_episodes"]
     episode_files = sorted(root.glob("meta/episodes/*/*.parquet"))
-    candidates = [p for p in episode_files if not _readable_parquet(p)]
+    candidates = [p for p in episode_files if not _readable_parquet(p) or _uncounted(p, counted)]
     referenced = _referenced_files(root, [p for p in episode_files if p not in candidates])
     candidates += [
         p
@@ -292,6 +306,8 @@ class DatasetWriter:
         if self.fps != float(self.fps) or self.fps <= 0:
             raise RecordingError(f"LeRobot datasets need a positive integer fps, got {self.fps}")
         self.check_space()
+        if self.root.is_dir():
+            staged_saves.recover(self.root)  # a publish cut short: undone before any check
         info_path = self.root / "meta" / "info.json"
         if info_path.is_file():
             info = _read_info(info_path)  # None: a creation cut short, nothing else written
@@ -318,11 +334,12 @@ class DatasetWriter:
                 self.repo_id,
                 fps=self.fps,
                 features=self.features,
-                root=self.root,
+                root=staged_saves.staging_root(self.root),
                 robot_type=self.robot_type,
                 use_videos=self.use_videos,
                 **self._encoding(),
             )
+            staged_saves.publish(self.dataset.root, self.root, keep=True)
         if self.mapping is not None:
             path = self.root / "meta" / EMBEDDED_MAPPING_FILE
             try:
@@ -342,9 +359,11 @@ class DatasetWriter:
         return {"streaming_encoding": True, "rgb_encoder": RGBEncoderConfig(vcodec=self.vcodec)}
 
     def _resume(self) -> Any:  # noqa: ANN401 - LeRobotDataset, imported lazily
+        """The dataset, resumed in a fresh staging copy for the next episode."""
         from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-        return LeRobotDataset.resume(self.repo_id, root=self.root, **self._encoding())
+        staging = staged_saves.stage(self.root)
+        return LeRobotDataset.resume(self.repo_id, root=staging, **self._encoding())
 
     def check_space(self) -> None:
         free = free_megabytes(self.root)
@@ -411,6 +430,7 @@ class DatasetWriter:
             try:
                 if kind == "close":
                     self._close_files()
+                    shutil.rmtree(self.root / staged_saves.STAGING_DIR, ignore_errors=True)
                     return
                 if not self.state.failed:
                     self._handle(kind, payload)
@@ -443,6 +463,7 @@ class DatasetWriter:
                 else:
                     dataset.save_episode()
                     self._close_files()
+                    staged_saves.publish(dataset.root, self.root)
                     saved = True
             with self._lock:
                 self.state.pending_saves -= 1
@@ -470,6 +491,7 @@ class DatasetWriter:
             except Exception:  # noqa: BLE001 - best effort on a failing disk
                 pass
         try:
+            staged_saves.recover(self.root)
             self.set_aside += set_aside_interrupted(self.root)
         except Exception as error:  # noqa: BLE001
             with self._lock:

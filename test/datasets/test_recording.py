@@ -227,3 +227,72 @@ def test_a_write_error_is_reported_and_saved_episodes_survive(mapping, tmp_path)
         assert info["total_episodes"] >= 1
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+class _Killed(BaseException):
+    """Stands for a kill: nothing after it runs, no cleanup (not an Exception)."""
+
+
+def _publish_cut_after(monkeypatch, moves: int) -> list:
+    """staged_saves.publish, stopped dead after ``moves`` renames; returns the renamed."""
+    from lerobot_ros.datasets import staged_saves
+
+    real, done = staged_saves._move, []
+
+    def move(source, target, keep=False):  # noqa: ANN001, ANN202
+        if len(done) == moves:
+            raise _Killed
+        real(source, target, keep)
+        done.append(target)
+
+    monkeypatch.setattr(staged_saves, "_move", move)
+    return done
+
+
+@pytest.mark.parametrize("moves", range(7))
+def test_a_publish_cut_at_any_rename_leaves_a_loadable_dataset(
+    mapping, tmp_path, monkeypatch, moves
+):
+    """Episode 1's publish stopped after each of its renames in turn (data, video, episode
+    metadata, stats, tasks, info.json): the dataset loads as it is, and a writer reopening it
+    counts what was committed, restores the metadata of an uncommitted publish, and goes on."""
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    from lerobot_ros.datasets import staged_saves
+
+    root = tmp_path / "dataset"
+    writer = _writer(root, mapping)
+    _write_episode(writer, mapping, 4)
+    writer.close()
+    stats_before = (root / "meta" / "stats.json").read_bytes()
+
+    # What the writer's thread does for a save, in this thread, with a new task (so
+    # tasks.parquet is rewritten too).
+    staging = staged_saves.stage(root)
+    dataset = LeRobotDataset.resume("test/writer", root=staging)
+    for i in range(3):
+        dataset.add_frame({**_frame(mapping, 40 + i), "task": "another task"})
+    dataset.save_episode()
+    dataset.finalize()
+    done = _publish_cut_after(monkeypatch, moves)
+    try:
+        staged_saves.publish(staging, root)
+        committed = True
+    except _Killed:
+        committed = False
+    monkeypatch.undo()
+    assert committed == (moves >= 6), done  # 6 renames: the commit is the last
+    counted = 2 if committed else 1
+    assert _load(root).num_episodes == counted  # as the kill left it
+
+    resumed = _writer(root, mapping)
+    if not committed:
+        assert (root / "meta" / "stats.json").read_bytes() == stats_before
+    assert resumed.next_episode_index == counted
+    _write_episode(resumed, mapping, 2, start=70)
+    resumed.close()
+    reloaded = _load(root)
+    assert reloaded.num_episodes == counted + 1
+    lengths = [int(e["length"]) for e in reloaded.meta.episodes]
+    assert lengths == ([4, 3, 2] if committed else [4, 2])
+    assert not (root / staged_saves.STAGING_DIR).exists()

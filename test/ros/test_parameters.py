@@ -15,6 +15,7 @@ from rosgraph_msgs.msg import Clock
 
 from lerobot_ros.policy.loading import shipped_policy_dir
 from lerobot_ros.ros import conversions, qos, topics
+from lerobot_ros.ros.sim_client import DISCOVERY_SETTLE_S
 
 pytestmark = pytest.mark.ros
 
@@ -26,6 +27,8 @@ class Parameters:
         self.probe = probe
         self.client = AsyncParameterClient(probe.node, node_name)
         assert self.client.wait_for_services(timeout_sec=60), f"{node_name} did not come up"
+        # The node may not have matched our response readers yet: an answer sent now is lost.
+        probe.spin_for(DISCOVERY_SETTLE_S)
 
     def set(self, name: str, value: object):  # noqa: ANN201 - SetParametersResult
         future = self.client.set_parameters([Parameter(name, value=value)])

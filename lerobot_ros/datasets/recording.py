@@ -309,6 +309,7 @@ class DatasetWriter:
         if self.root.is_dir():
             staged_saves.recover(self.root)  # a publish cut short: undone before any check
         info_path = self.root / "meta" / "info.json"
+        resuming = False
         if info_path.is_file():
             info = _read_info(info_path)  # None: a creation cut short, nothing else written
             problems = [] if info is None else _incompatibilities(info, self.fps, self.features)
@@ -322,24 +323,24 @@ class DatasetWriter:
                 shutil.rmtree(self.root)  # created, never saved to: nothing to keep
             else:
                 self.set_aside = set_aside_interrupted(self.root)
-                self.dataset = self._resume()
+                resuming = True
         elif self.root.exists() and (not self.root.is_dir() or any(self.root.iterdir())):
             raise RecordingError(
                 f"{self.root} exists and is not a LeRobotDataset: refusing to write into it"
             )
         elif self.root.exists():
             self.root.rmdir()  # LeRobot creates the root itself
-        if self.dataset is None:
-            self.dataset = LeRobotDataset.create(
+        if not resuming:
+            # Writes meta/info.json alone (one cut short is handled above); episodes are staged.
+            LeRobotDataset.create(
                 self.repo_id,
                 fps=self.fps,
                 features=self.features,
-                root=staged_saves.staging_root(self.root),
+                root=self.root,
                 robot_type=self.robot_type,
                 use_videos=self.use_videos,
                 **self._encoding(),
             )
-            staged_saves.publish(self.dataset.root, self.root, keep=True)
         if self.mapping is not None:
             path = self.root / "meta" / EMBEDDED_MAPPING_FILE
             try:
@@ -348,6 +349,7 @@ class DatasetWriter:
                 raise RecordingError(
                     f"cannot write the feature mapping to {path}: {error}"
                 ) from None
+        self.dataset = self._resume()
         self.state.saved_episodes = self.dataset.meta.total_episodes
         self._thread = threading.Thread(target=self._run, name="dataset-writer", daemon=True)
         self._thread.start()

@@ -59,13 +59,9 @@ def _durable(path: Path) -> None:
         os.fsync(file.fileno())
 
 
-def _move(source: Path, target: Path, keep: bool = False) -> None:
-    """``source`` to ``target`` in one rename (``keep``: a copy renamed, the source stays)."""
+def _move(source: Path, target: Path) -> None:
+    """``source`` to ``target`` in one rename, its data on disk first."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    if keep:
-        copy = target.with_name(target.name + ".tmp")
-        shutil.copy2(source, copy)
-        source = copy
     _durable(source)
     os.replace(source, target)
 
@@ -74,10 +70,9 @@ def _same_bytes(a: Path, b: Path) -> bool:
     return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
 
 
-def publish(staging: Path, root: Path, keep: bool = False) -> list[Path]:
+def publish(staging: Path, root: Path) -> list[Path]:
     """Move what LeRobot wrote into ``staging`` into ``root`` in commit order (see the module
-    docstring); returns the published paths, relative to ``root``. ``keep``: copies, for a
-    dataset LeRobot goes on writing in ``staging`` (a new one)."""
+    docstring); returns the published paths, relative to ``root``."""
     root = Path(root)
     payload, episode_meta, metadata = [], [], []
     for path in sorted(p for p in staging.rglob("*") if p.is_file()):
@@ -95,14 +90,14 @@ def publish(staging: Path, root: Path, keep: bool = False) -> list[Path]:
             (payload if top in PAYLOAD_DIRS else episode_meta).append(relative)
         # anything else is LeRobot's scratch (encoder temporaries): not part of the dataset
     for relative in payload + episode_meta:
-        _move(staging / relative, root / relative, keep)
+        _move(staging / relative, root / relative)
     others = [r for r in metadata if r != INFO]
     if others:
         _keep_rollback(root, others)
     for relative in others:
-        _move(staging / relative, root / relative, keep)
+        _move(staging / relative, root / relative)
     if INFO in metadata:
-        _move(staging / INFO, root / INFO, keep)  # the commit
+        _move(staging / INFO, root / INFO)  # the commit
     shutil.rmtree(_rollback_dir(root), ignore_errors=True)
     return payload + episode_meta + metadata
 

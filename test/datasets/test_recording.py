@@ -239,10 +239,10 @@ def _publish_cut_after(monkeypatch, moves: int) -> list:
 
     real, done = staged_saves._move, []
 
-    def move(source, target, keep=False):  # noqa: ANN001, ANN202
+    def move(source, target):  # noqa: ANN001, ANN202
         if len(done) == moves:
             raise _Killed
-        real(source, target, keep)
+        real(source, target)
         done.append(target)
 
     monkeypatch.setattr(staged_saves, "_move", move)

@@ -19,6 +19,7 @@ did not happen; the uncounted files are then set aside by ``recording.set_aside_
 
 from __future__ import annotations
 
+import filecmp
 import json
 import os
 import shutil
@@ -66,10 +67,6 @@ def _move(source: Path, target: Path) -> None:
     os.replace(source, target)
 
 
-def _same_bytes(a: Path, b: Path) -> bool:
-    return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
-
-
 def publish(staging: Path, root: Path) -> list[Path]:
     """Move what LeRobot wrote into ``staging`` into ``root`` in commit order (see the module
     docstring); returns the published paths, relative to ``root``."""
@@ -80,7 +77,7 @@ def publish(staging: Path, root: Path) -> list[Path]:
         target = root / relative
         top = relative.parts[0]
         if relative.parent == INFO.parent:  # meta/*.json, meta/*.parquet: rewritten in place
-            if not target.exists() or not _same_bytes(path, target):
+            if not target.exists() or not filecmp.cmp(path, target, shallow=False):
                 metadata.append(relative)
         elif top in PAYLOAD_DIRS or relative.parts[:2] == EPISODES_META.parts:
             if relative.parts[:2] == EPISODES_META.parts and target.exists():

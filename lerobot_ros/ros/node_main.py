@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import faulthandler
+import logging
 import os
 import sys
 import threading
 from collections.abc import Callable
+from typing import NoReturn
 
 import rclpy
 from rclpy.exceptions import ParameterException
@@ -131,7 +134,8 @@ def run_node(
     ``on_created`` runs before spinning (e.g. lifecycle autostart); it raises StartupError
     to refuse to run. A stop requested while the node is built and configured ends the
     process at once (exit 0): nothing is live yet (a hardware node is limp until activated).
-    From activation on, a stop tears down in order, so the node's shutdown policy runs.
+    From activation on, a stop tears down in order, so the node's shutdown policy runs, and
+    then ends the process (end_process).
 
     Only construction and ``on_created`` errors (StartupError, ValueError,
     ParameterException) are startup errors; an exception raised by a callback while the node
@@ -162,17 +166,42 @@ def run_node(
     finally:
         stop.exit_at_once = False  # a failed start still exits 2 (or 1) whatever arrives
         tear_down([node] if node is not None else [], executor)
-    return 0
+    end_process(0)
+
+
+def end_process(code: int) -> NoReturn:
+    """End a node process whose teardown is complete, without the interpreter's exit.
+
+    That exit destroys the rcl context and its DDS participant while modules are torn down,
+    then runs the DDS libraries' static destructors: a hang there is out of any watchdog's
+    reach, and a Ctrl-C'd node would wait for its launcher's SIGKILL. Nothing of ours is left
+    to finish (our threads are daemons, writers are closed by then): atexit handlers run,
+    logging and the standard streams are flushed, and the process ends with ``code``.
+    """
+    try:
+        atexit._run_exitfuncs()
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    finally:
+        os._exit(code)
 
 
 def exit_if_teardown_hangs(deadline_s: float = TEARDOWN_DEADLINE_S) -> threading.Timer:
-    """Arm a daemon timer: after ``deadline_s`` dump every thread's stack and exit 1."""
+    """Arm a daemon timer: after ``deadline_s`` dump every thread's stack and exit 1.
+
+    A Python thread cannot run while the main thread holds the GIL in a C call that never
+    returns; faulthandler's watchdog is a C thread, so it ends the process a second later
+    then (its own "Timeout" header and the stacks, exit 1).
+    """
 
     def give_up() -> None:
         print(f"teardown still running after {deadline_s:g} s; stacks:", file=sys.stderr)
         faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
         os._exit(1)
 
+    faulthandler.dump_traceback_later(deadline_s + 1.0, exit=True, file=sys.stderr)
     watchdog = threading.Timer(deadline_s, give_up)
     watchdog.daemon = True
     watchdog.start()

@@ -1,7 +1,7 @@
 """run_node: a node that fails to start exits with 2 even when its exit then hangs; a bug in
 a callback at run time exits 1 with its traceback; Ctrl-C and SIGTERM, repeated or not, stop
-a node in order with exit 0; a hung teardown of a composed graph says where it hangs and
-exits 1."""
+a node in order with exit 0, and its process ends even where the interpreter's exit would
+hang; a hung teardown says where it hangs and exits 1, even stuck in C holding the GIL."""
 
 from __future__ import annotations
 
@@ -54,6 +54,29 @@ def test_a_hung_teardown_dumps_the_stacks_and_exits_1():
     assert result.returncode == 1, result.stderr
     assert "teardown still running after 1 s; stacks:" in result.stderr
     assert "Event().wait()" in result.stderr or "in wait" in result.stderr  # the stuck frame
+
+
+HANGING_TEARDOWN_HOLDING_THE_GIL = """
+import re
+from lerobot_ros.ros.node_main import exit_if_teardown_hangs
+
+exit_if_teardown_hangs(1.0)
+re.match(r"(a+)+$", "a" * 64 + "b")  # backtracks for ages inside _sre, never releasing the GIL
+"""
+
+
+def test_a_teardown_hung_in_c_holding_the_gil_still_ends_with_its_stacks():
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", HANGING_TEARDOWN_HOLDING_THE_GIL],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "teardown still running" not in result.stderr  # the Python thread never got to run
+    assert "Timeout (0:00:02)!" in result.stderr and "in match" in result.stderr
+    assert time.monotonic() - started < 30
 
 
 RUNTIME_BUG = """
@@ -140,6 +163,46 @@ def test_signals_stop_a_node_in_order_with_exit_0(signals):
         "shutdown policy applied",
         "destroyed",
     ], output
+
+
+EXIT_WOULD_HANG = """
+import threading
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from lerobot_ros.ros.node_main import run_node
+
+class Leaky(Node):
+    def __init__(self) -> None:
+        super().__init__("leaky")
+        # A thread nobody ends: the interpreter's exit would wait for it forever.
+        threading.Thread(target=threading.Event().wait, daemon=False).start()
+        self.create_timer(0.2, lambda: print("running", flush=True))
+
+    def destroy_node(self) -> None:
+        super().destroy_node()
+        print("destroyed")  # not flushed by us: end_process must
+
+raise SystemExit(run_node("leaky", Leaky, SingleThreadedExecutor))
+"""
+
+
+def test_a_node_ends_after_its_teardown_even_if_the_interpreter_exit_would_hang():
+    node = subprocess.Popen(
+        [sys.executable, "-c", EXIT_WOULD_HANG],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        while (line := node.stdout.readline()) and line.strip() != "running":
+            pass
+        assert line, "the node exited before it ran"
+        node.send_signal(signal.SIGINT)
+        output, _ = node.communicate(timeout=60)
+    finally:
+        node.kill()
+    assert node.returncode == 0, output
+    assert output.splitlines()[-1] == "destroyed", output
 
 
 SHUT_DOWN_ELSEWHERE = """

@@ -41,6 +41,7 @@ CRASH_SIGNS = (
     "Segmentation fault",
     "Aborted",
     "teardown still running",
+    "Timeout (0:",  # faulthandler's header: a teardown hung holding the GIL (node_main)
 )
 # What each stop sends, in turn (the count of SIGINTs, or SIGTERM to the group).
 SIGNAL_SEQUENCES = ((signal.SIGINT,), (signal.SIGINT,) * 2, (signal.SIGINT,) * 3, (signal.SIGTERM,))

@@ -172,41 +172,60 @@ class RecorderNode(Node):
             return
         self.sampler.add(ACTION, stamp, vector)
 
-    def graph_problems(self) -> list[str]:
-        """Mapped topics nobody publishes, or that are published with another type."""
-        problems = []
+    def graph_problems(self) -> tuple[list[str], list[str]]:
+        """Mapped topics nobody publishes, and those published with another type."""
+        missing, mismatched = [], []
         for key, (topic, wanted) in self.mapping.topic_types().items():
             types = sorted({info.topic_type for info in self.get_publishers_info_by_topic(topic)})
             if not types:
-                problems.append(f"{key}: nothing publishes {topic}")
+                missing.append(f"{key}: nothing publishes {topic}")
             elif wanted not in types:
-                problems.append(f"{key}: {topic} carries {types}, the mapping needs {wanted}")
-        return problems
+                mismatched.append(f"{key}: {topic} carries {types}, the mapping needs {wanted}")
+        return missing, mismatched
 
     # --- episodes --------------------------------------------------------------------------
-    def start_episode(self, task: str) -> tuple[bool, str]:
+    def start_episode(self, task: str) -> tuple[bool, str, int]:
+        """Start an episode: success, the message, and the refusal (StartEpisode.Response)."""
+        refused = StartEpisode.Response
         if self.recording:
-            return False, "an episode is being recorded: stop or discard it first"
+            return (
+                False,
+                "an episode is being recorded: stop or discard it first",
+                refused.REFUSED_BUSY,
+            )
         if self.writer.state.failed:
-            return False, f"the dataset writer failed ({self.writer.state.last_error}); restart"
+            return (
+                False,
+                f"the dataset writer failed ({self.writer.state.last_error}); restart",
+                refused.REFUSED_WRITER,
+            )
         try:
             self.writer.check_space()
         except RecordingError as error:
-            return False, str(error)
+            return False, str(error), refused.REFUSED_WRITER
         # Publishers may still be coming up (a graph just launched): wait up to topic_timeout
-        # for missing ones; the DDS graph cache updates without spinning.
+        # for missing ones; the DDS graph cache updates without spinning. A wrong type will
+        # not fix itself.
         deadline = time.monotonic() + self.topic_timeout
-        while (problems := self.graph_problems()) and time.monotonic() < deadline:
-            if any("carries" in problem for problem in problems):
-                break  # a wrong type will not fix itself
+        missing, mismatched = self.graph_problems()
+        while missing and not mismatched and time.monotonic() < deadline:
             time.sleep(0.1)
-        if problems:
-            return False, "the graph does not match the feature mapping: " + "; ".join(problems)
+            missing, mismatched = self.graph_problems()
+        if missing or mismatched:
+            return (
+                False,
+                "the graph does not match the feature mapping: " + "; ".join(mismatched + missing),
+                refused.REFUSED_INPUTS_MISMATCH if mismatched else refused.REFUSED_INPUTS_MISSING,
+            )
         self.task = task or self.default_task
         self.sampler.begin()
         self.recording, self.episode_frames = True, 0
         self.publish_status()
-        return True, f"recording episode {self.writer.next_episode_index}: {self.task!r}"
+        return (
+            True,
+            f"recording episode {self.writer.next_episode_index}: {self.task!r}",
+            refused.NOT_REFUSED,
+        )
 
     def stop_episode(self, save: bool) -> tuple[bool, str]:
         if not self.recording:
@@ -233,7 +252,7 @@ class RecorderNode(Node):
     def on_start(
         self, request: StartEpisode.Request, response: StartEpisode.Response
     ) -> StartEpisode.Response:
-        response.success, response.message = self.start_episode(request.task)
+        response.success, response.message, response.refusal = self.start_episode(request.task)
         response.episode_index = self.writer.next_episode_index
         self._log_result("start", response.success, response.message)
         return response
@@ -264,7 +283,7 @@ class RecorderNode(Node):
             and not (msg.success or msg.truncated)
         ):
             self.status_episode = msg.episode_index
-            success, message = self.start_episode(self.default_task)
+            success, message, _ = self.start_episode(self.default_task)
             if not success:
                 self.get_logger().error(f"auto start refused: {message}", throttle_duration_sec=2.0)
 

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lerobot_ros.interfaces import TaskStatus
+from lerobot_ros.interfaces import StartEpisode, TaskStatus
 from lerobot_ros.orchestration.graphs import record_graph
 from lerobot_ros.orchestration.runner import GraphSession
 from lerobot_ros.ros import qos, topics
@@ -107,9 +107,10 @@ def run_record(request: RecordRequest, announce=print) -> dict:  # noqa: ANN001
             # A real arm's driver may still be connecting (a few attempts): its topics
             # appear later. Wait for them, as a user would, while every node is alive.
             deadline = time.monotonic() + GRAPH_WAIT_S
-            while not started.success and time.monotonic() < deadline:
-                if "nothing publishes" not in started.message or "carries" in started.message:
-                    break
+            while (
+                started.refusal == StartEpisode.Response.REFUSED_INPUTS_MISSING
+                and time.monotonic() < deadline
+            ):
                 wait(lambda: False, 1.0)
                 started = recorder.start(request.task)
             if not started.success:

@@ -19,7 +19,7 @@ import pytest
 from fault_tools import DDS_LEASE_S, with_parameters
 from sensor_msgs.msg import JointState
 
-from lerobot_ros.interfaces import RecorderStatus
+from lerobot_ros.interfaces import RecorderStatus, StartEpisode
 from lerobot_ros.orchestration.graphs import record_graph
 from lerobot_ros.ros import qos, topics
 from lerobot_ros.ros.recorder_client import RecorderClient
@@ -110,7 +110,7 @@ def _record_episode(
     """
     deadline = time.monotonic() + discovery_s
     started = recorder.start("pick")
-    while not started.success and "nothing publishes" in started.message:
+    while started.refusal == StartEpisode.Response.REFUSED_INPUTS_MISSING:
         if time.monotonic() > deadline:
             break
         probe.spin_for(1.0)
@@ -165,14 +165,16 @@ def test_teleop_killed_mid_episode(record, probe, rng, inject):
         while time.monotonic() < deadline:
             response = recorder.start("pick")
             if not response.success:
-                refused = response.message
+                refused = response
                 break
             recorder.discard()  # the DDS graph still lists the dead publisher
             probe.spin_for(1.0)
         case.check(
             "a new episode is refused, naming the topic nobody publishes",
-            refused is not None and f"nothing publishes {topics.POSITION_COMMANDS}" in refused,
-            refused,
+            refused is not None
+            and refused.refusal == StartEpisode.Response.REFUSED_INPUTS_MISSING
+            and f"nothing publishes {topics.POSITION_COMMANDS}" in refused.message,
+            refused and refused.message,
         )
         case.note("seconds from the kill to the refusal", round(time.monotonic() - killed_at, 1))
 

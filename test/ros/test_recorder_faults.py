@@ -16,6 +16,7 @@ import yaml
 from std_msgs.msg import String
 
 from lerobot_ros.datasets.recording import ORPHANS_DIR
+from lerobot_ros.interfaces import StartEpisode
 from lerobot_ros.resources import config_path
 from lerobot_ros.ros import qos
 from lerobot_ros.ros.recorder_client import RecorderClient
@@ -118,6 +119,7 @@ def test_full_disk_refuses_and_keeps_saved_episodes(sim, start_node, probe, smal
     _fill(small_disk, leave_bytes=10_000)
     refused = client.start("no room")
     assert not refused.success and "MB free" in refused.message
+    assert refused.refusal == StartEpisode.Response.REFUSED_WRITER
 
     # Some room, not enough: the episode is dropped with the reason, the recorder stays up
     # (refused before writing when the space check sees it coming, else LeRobot's write
@@ -207,6 +209,7 @@ def test_topic_of_the_wrong_type_refuses_the_episode(start_node, probe, tmp_path
     publisher.publish(String(data="not a joint state"))
     response = client.start("pick")
     assert not response.success
+    assert response.refusal == StartEpisode.Response.REFUSED_INPUTS_MISMATCH
     assert "/odd/joint_states carries ['std_msgs/msg/String']" in response.message
     assert "sensor_msgs/msg/JointState" in response.message
     assert not (tmp_path / "dataset" / ORPHANS_DIR).exists()

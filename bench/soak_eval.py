@@ -15,9 +15,7 @@ Bounds: memory growth < 50 MB per process, time per step within 1.25x of the war
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -25,6 +23,8 @@ from pathlib import Path
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from bench_report import machine, write_result  # noqa: E402
 
 from lerobot_ros.interfaces import TaskStatus  # noqa: E402
 from lerobot_ros.orchestration.graphs import eval_sim_graph  # noqa: E402
@@ -105,7 +105,7 @@ def main() -> int:
         b["ms_per_step"] for b in warm
     )
     result = {
-        "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus, {platform.python_version()}",
+        "machine": machine(),
         "sim_minutes": batches[-1]["sim_minutes_total"],
         "wall_minutes": (time.monotonic() - started) / 60,
         "episodes": seed,
@@ -116,8 +116,7 @@ def main() -> int:
         "within_bounds": max(growth.values()) < MEMORY_BOUND_MB and latency_ratio < LATENCY_BOUND,
         "batches": batches,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2))
+    write_result(result, args.json)
     print(
         f"soak: {result['sim_minutes']:.1f} min of sim time in {result['wall_minutes']:.1f} min, "
         f"{seed} episodes; RSS growth { ({k: round(v, 1) for k, v in growth.items()}) } MB "

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,8 @@ import numpy as np
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from bench_report import machine, write_result  # noqa: E402
 
 from lerobot_ros.policy.action_queue import (  # noqa: E402
     AGGREGATIONS,
@@ -180,7 +181,7 @@ def main() -> int:
     # chunk_size_threshold, 0.5).
     half_chunk = max(1, loaded.policy.config.chunk_size // 2)
     result = {
-        "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus",
+        "machine": machine(),
         "latency_ticks": args.latency_ticks,
         "seeds": args.seeds,
         "refill": {
@@ -190,8 +191,7 @@ def main() -> int:
         "refill_below_for_aggregations": half_chunk,
         "aggregations": {name: run(name, half_chunk, use_lead=True) for name in AGGREGATIONS},
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2))
+    write_result(result, args.json)
     print(json.dumps(result, indent=2))
     return 0
 

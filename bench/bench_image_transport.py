@@ -12,9 +12,7 @@ one process (what the transport adds on top of the unavoidable copies).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -22,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import rclpy
+from bench_report import machine, write_result  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.serialization import deserialize_message, serialize_message
 from sensor_msgs.msg import Image
@@ -126,11 +125,10 @@ def main() -> int:
         for rate in (30.0, 200.0)
     ]
     result = {
-        "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus, {platform.python_version()}",
+        "machine": machine(),
         "cases": cases,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2))
+    write_result(result, args.json)
     for case in cases:
         print(
             f"{case['size']} at {case['requested_hz']:g} Hz: received {case['received_hz']:.1f} Hz "

@@ -25,7 +25,6 @@ import contextlib
 import io
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -35,6 +34,7 @@ import numpy as np
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench_report import machine, write_result  # noqa: E402
 from std_msgs.msg import Float64MultiArray  # noqa: E402
 
 from lerobot_ros.evaluation.in_process import evaluate_in_process  # noqa: E402
@@ -160,7 +160,7 @@ def main() -> int:
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     result = {
-        "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus, {platform.python_version()}",
+        "machine": machine(),
         "eval_throughput": eval_throughput(args.episodes),
         "latency_two_cameras_lockstep": latency_with_images(args.seconds),
         "realtime_two_cameras": realtime_rate_with_chunks(args.seconds),
@@ -168,8 +168,7 @@ def main() -> int:
             args.seconds, lead=False
         ),
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2))
+    write_result(result, args.json)
     print(json.dumps(result, indent=2))
     return 0
 

@@ -7,7 +7,9 @@ Reports
      skipped ticks, and the recorder's CPU per frame against LeRobot's dataset writer alone
      (the same writer, in-process, fed rendered frames of the same scene: the raw cost);
   2. bag conversion: the recording written back as an MCAP bag (dataset2bag), then
-     bag2dataset's frames/s against reading and deserializing the same bag alone.
+     bag2dataset's frames/s for each codec (LeRobot's default, and h264) against LeRobot's
+     own LeRobotDataset fed as many rendered frames of the same scene, with the same encoding
+     (wall frames/s), and reading and deserializing the same bag alone (the I/O floor).
 
     .venv/bin/python bench/bench_recording.py [--seconds 300] [--json bench/results/recording.json]
 """
@@ -15,9 +17,7 @@ Reports
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
 import sys
 import time
@@ -26,10 +26,16 @@ from pathlib import Path
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench_report import machine, write_result  # noqa: E402
+from lerobot.configs.video import RGBEncoderConfig  # noqa: E402
 from rosgraph_msgs.msg import Clock  # noqa: E402
 
 from lerobot_ros.datasets import bags  # noqa: E402
-from lerobot_ros.datasets.recording import DatasetWriter, RecordingError  # noqa: E402
+from lerobot_ros.datasets.recording import (  # noqa: E402
+    DatasetWriter,
+    RecordingError,
+    video_encoding,
+)
 from lerobot_ros.features.mapping import load_mapping  # noqa: E402
 from lerobot_ros.orchestration.graphs import recorder_node, scripted_teleop_node, sim_node  # noqa: E402
 from lerobot_ros.orchestration.ros_record import episode_lengths  # noqa: E402
@@ -40,6 +46,9 @@ from lerobot_ros.ros.recorder_client import RecorderClient  # noqa: E402
 from lerobot_ros.ros.sim_client import spin_until  # noqa: E402
 
 WORK = Path("build/bench/recording")
+# LeRobot's default codec first (the recorder's and bag2dataset's default), then the fast one.
+DEFAULT_VCODEC = RGBEncoderConfig().vcodec
+VCODECS = (DEFAULT_VCODEC, "h264")
 FPS = 30
 REPO_ID = "bench/recording"
 
@@ -99,8 +108,8 @@ def live_recording(seconds: float) -> dict:
     }
 
 
-def writer_alone(frames: int) -> dict:
-    """LeRobot's writer (through DatasetWriter) fed pre-rendered frames of the same scene."""
+def rendered_frames() -> list[dict]:
+    """10 s of the expert's motion in the same scene, rendered as the sim_node renders it."""
     import numpy as np
 
     from lerobot_ros.sim.expert import ScriptedPickExpert
@@ -109,7 +118,7 @@ def writer_alone(frames: int) -> dict:
     sim, expert = PickCubeSim(SimConfig()), ScriptedPickExpert()
     sim.reset(0)
     rendered = []
-    for _ in range(300):  # 10 s of the expert's motion, cycled
+    for _ in range(300):  # 10 s at 30 fps
         q = sim.joint_positions()
         cube_position, cube_quaternion = sim.cube_pose()
         action = expert.act(q, cube_position, cube_quaternion)
@@ -127,10 +136,16 @@ def writer_alone(frames: int) -> dict:
             }
         )
     sim.close()
-    root = WORK / "writer_alone"
+    return rendered
+
+
+def writer_alone(rendered: list[dict], frames: int, vcodec: str) -> dict:
+    """LeRobot's writer (through DatasetWriter) fed ``frames`` of ``rendered``, cycled."""
+    root = WORK / f"writer_alone_{vcodec}"
     shutil.rmtree(root, ignore_errors=True)
     mapping = load_mapping(config_path("features/panda_pick_cube.yaml"))
-    writer = DatasetWriter(root, REPO_ID, FPS, mapping.lerobot_features(), min_free_mb=1).open()
+    features = mapping.lerobot_features()
+    writer = DatasetWriter(root, REPO_ID, FPS, features, min_free_mb=1, vcodec=vcodec).open()
     start_cpu, start = time.process_time(), time.monotonic()
 
     def when_room(put) -> None:  # noqa: ANN001
@@ -146,10 +161,37 @@ def writer_alone(frames: int) -> dict:
     writer.wait_idle(600)
     cpu, wall = time.process_time() - start_cpu, time.monotonic() - start
     writer.close()
-    return {"frames": frames, "cpu_s": cpu, "cpu_ms_per_frame": 1000 * cpu / frames, "wall_s": wall}
+    return {
+        "vcodec": vcodec,
+        "frames": frames,
+        "cpu_s": cpu,
+        "cpu_ms_per_frame": 1000 * cpu / frames,
+        "wall_s": wall,
+        "frames_per_s": frames / wall,
+    }
 
 
-def bag_conversion(root: Path) -> dict:
+def lerobot_alone(rendered: list[dict], frames: int, vcodec: str) -> dict:
+    """LeRobotDataset itself (no queue, no thread of ours), encoding as bag2dataset does, fed
+    ``frames`` of ``rendered``, cycled, as one episode."""
+    from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    root = WORK / f"lerobot_alone_{vcodec}"
+    shutil.rmtree(root, ignore_errors=True)
+    features = load_mapping(config_path("features/panda_pick_cube.yaml")).lerobot_features()
+    start = time.monotonic()
+    dataset = LeRobotDataset.create(
+        REPO_ID, fps=FPS, features=features, root=root, **video_encoding(vcodec, streaming=False)
+    )
+    for i in range(frames):
+        dataset.add_frame({**rendered[i % len(rendered)], "task": "pick up"})
+    dataset.save_episode()
+    dataset.finalize()
+    wall = time.monotonic() - start
+    return {"vcodec": vcodec, "frames": frames, "wall_s": wall, "frames_per_s": frames / wall}
+
+
+def bag_conversion(root: Path, alone_by_codec: dict[str, dict]) -> dict:
     mapping = load_mapping(config_path("features/panda_pick_cube.yaml"))
     bag = WORK / "bag"
     shutil.rmtree(bag, ignore_errors=True)
@@ -159,22 +201,33 @@ def bag_conversion(root: Path) -> dict:
     start = time.monotonic()
     messages = bags.read_bag(bag, mapping)
     read_s = time.monotonic() - start
-    converted_root = WORK / "from_bag"
-    shutil.rmtree(converted_root, ignore_errors=True)
-    start = time.monotonic()
-    summary = bags.bag2dataset(bag, mapping, converted_root, REPO_ID)
-    convert_s = time.monotonic() - start
-    frames = summary["frames"]
+    by_codec = {}
+    for vcodec, alone in alone_by_codec.items():
+        converted_root = WORK / f"from_bag_{vcodec}"
+        shutil.rmtree(converted_root, ignore_errors=True)
+        start = time.monotonic()
+        summary = bags.bag2dataset(bag, mapping, converted_root, REPO_ID, vcodec=vcodec)
+        convert_s = time.monotonic() - start
+        rate = summary["frames"] / convert_s
+        by_codec[vcodec] = {
+            "frames": summary["frames"],
+            "seconds": convert_s,
+            "frames_per_s": rate,
+            "lerobot_alone_frames_per_s": alone["frames_per_s"],
+            "vs_lerobot_alone": rate / alone["frames_per_s"],
+        }
+    default = by_codec[DEFAULT_VCODEC]
     return {
         "bag_frames": written["frames"],
         "dataset2bag_s": dataset2bag_s,
         "messages": messages,
         "read_s": read_s,
         "read_frames_per_s": written["frames"] / read_s,
-        "bag2dataset_frames": frames,
-        "bag2dataset_s": convert_s,
-        "bag2dataset_frames_per_s": frames / convert_s,
-        "bag2dataset_vs_read": (frames / convert_s) / (written["frames"] / read_s),
+        "bag2dataset_frames": default["frames"],
+        "bag2dataset_s": default["seconds"],
+        "bag2dataset_frames_per_s": default["frames_per_s"],
+        "bag2dataset_vs_read": default["frames_per_s"] / (written["frames"] / read_s),
+        "by_codec": by_codec,
     }
 
 
@@ -187,18 +240,19 @@ def main() -> int:
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     live = live_recording(args.seconds)
-    alone = writer_alone(live["frames"])
-    conversion = bag_conversion(Path(live["root"]))
+    rendered = rendered_frames()
+    alone = writer_alone(rendered, live["frames"], DEFAULT_VCODEC)
+    by_codec = {codec: lerobot_alone(rendered, live["frames"], codec) for codec in VCODECS}
+    conversion = bag_conversion(Path(live["root"]), by_codec)
     result = {
-        "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus, {platform.python_version()}",
+        "machine": machine(),
         "live": live,
         "writer_alone": alone,
         "recorder_cpu_vs_writer_alone": live["recorder_cpu_ms_per_frame"]
         / alone["cpu_ms_per_frame"],
         "bags": conversion,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2))
+    write_result(result, args.json)
     print(f"machine: {result['machine']}")
     print(
         f"live: {live['sim_seconds']:.1f} s of sim time (RTF {live['real_time_factor']:.2f}), "
@@ -210,11 +264,12 @@ def main() -> int:
         f"({100 * live['recorder_cpu_share_of_a_core']:.0f}% of a core) vs LeRobot's writer alone "
         f"{alone['cpu_ms_per_frame']:.2f} ms/frame = {result['recorder_cpu_vs_writer_alone']:.2f}x"
     )
-    print(
-        f"bag2dataset: {conversion['bag2dataset_frames_per_s']:.0f} frames/s vs reading the bag "
-        f"alone {conversion['read_frames_per_s']:.0f} frames/s = {conversion['bag2dataset_vs_read']:.3f}x"
-    )
-    print(f"wrote {args.json}")
+    for vcodec, figures in conversion["by_codec"].items():
+        print(
+            f"bag2dataset {vcodec}: {figures['frames_per_s']:.0f} frames/s vs LeRobotDataset alone "
+            f"{figures['lerobot_alone_frames_per_s']:.0f} frames/s = {figures['vs_lerobot_alone']:.2f}x "
+            f"(reading the bag alone: {conversion['read_frames_per_s']:.0f} frames/s)"
+        )
     return 0
 
 

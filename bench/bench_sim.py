@@ -15,9 +15,7 @@ Goal (issue #2): real-time factor >= 1.0 and cost ratio <= 1.3.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -25,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import rclpy  # noqa: E402
+from bench_report import machine, write_result  # noqa: E402
 from bench_sim_core import measure_core  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rosgraph_msgs.msg import Clock  # noqa: E402
@@ -115,14 +114,13 @@ def main() -> int:
     node = measure_sim_node(args.seconds)
     raw_tick_ms = core["tick_cpu_ms"]
     result = {
-        "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus, {platform.python_version()}",
+        "machine": machine(),
         "core": core,
         "sim_node": node,
         "raw_tick_ms": raw_tick_ms,
         "cost_ratio_node_vs_raw": node["node_cpu_ms_per_step"] / raw_tick_ms,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2))
+    write_result(result, args.json)
     print(f"machine: {result['machine']}")
     print(
         f"raw control step (no render): {core['control_step_ms']:.3f} ms = {core['control_steps_per_s']:.0f} steps/s"

@@ -36,6 +36,7 @@ BENCHMARKS = {
     "chunks": ("bench_chunks.py", "chunks.json", [], ["--seeds", "3"]),
     "recording": ("bench_recording.py", "recording.json", [], ["--seconds", "20"]),
     "image_transport": ("bench_image_transport.py", "image_transport.json", [], ["--seconds", "2"]),
+    "multihost": ("bench_multihost.py", "multihost.json", [], ["--seconds", "5"]),
     "soak": ("soak_eval.py", "soak.json", [], ["--minutes", "2", "--batch", "5"]),
 }
 
@@ -207,13 +208,16 @@ def rows(results: dict) -> list[tuple[str, str, str, float | None]]:
                 f"LeRobot's writer alone {alone['cpu_ms_per_frame']:.2f} ms",
                 recording["recorder_cpu_vs_writer_alone"],
             ),
-            (
-                "bag2dataset throughput",
-                f"{bags['bag2dataset_frames_per_s']:.0f} frames/s",
-                f"reading the bag alone {bags['read_frames_per_s']:.0f} frames/s",
-                bags["bag2dataset_vs_read"],
-            ),
         ]
+        for vcodec, figures in bags.get("by_codec", {}).items():
+            table.append(
+                (
+                    f"bag2dataset throughput, {vcodec} (reading the bag alone {bags['read_frames_per_s']:.0f} frames/s)",
+                    f"{figures['frames_per_s']:.0f} frames/s",
+                    f"LeRobotDataset alone, same encoding {figures['lerobot_alone_frames_per_s']:.0f} frames/s",
+                    figures["vs_lerobot_alone"],
+                )
+            )
     transport = results.get("image_transport")
     if transport:
         for case in transport["cases"]:
@@ -225,6 +229,34 @@ def rows(results: dict) -> list[tuple[str, str, str, float | None]]:
                     case["latency_vs_serialization"],
                 )
             )
+    multihost = results.get("multihost")
+    if multihost:
+        one, two = multihost["lockstep"]["one_host"], multihost["lockstep"]["two_hosts"]
+        table.append(
+            (
+                "policy on another host (veth pair): observation -> action -> step, lockstep, 2 cameras (p50 / p99)",
+                f"{two['step_period_ms_p50']:.2f} / {two['step_period_ms_p99']:.1f} ms (+{multihost['added_latency_ms_p50']:.2f} ms at p50)",
+                f"one host {one['step_period_ms_p50']:.2f} / {one['step_period_ms_p99']:.1f} ms",
+                two["step_period_ms_p50"] / one["step_period_ms_p50"],
+            )
+        )
+        one, two = multihost["realtime"]["one_host"], multihost["realtime"]["two_hosts"]
+
+        def rates(figures: dict) -> str:
+            images = " / ".join(f"{n:.1f}" for n in figures["images_per_s"].values())
+            return (
+                f"images {images} /s, {figures['image_megabytes_per_s']:.2f} MB/s, "
+                f"commands {figures['commands_per_s']:.1f} /s"
+            )
+
+        table.append(
+            (
+                "policy on another host (veth pair): real time at 30 Hz, at the policy's host",
+                rates(two),
+                f"one host {rates(one)}",
+                two["image_megabytes_per_s"] / one["image_megabytes_per_s"],
+            )
+        )
     soak = results.get("soak")
     if soak:
         worst = max(soak["memory_growth_mb"].values())

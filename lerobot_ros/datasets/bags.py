@@ -47,6 +47,7 @@ from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
 from lerobot_ros.datasets.frames import reason_summary, sample_frame
+from lerobot_ros.datasets.recording import video_encoding
 from lerobot_ros.features.adapters import (
     InputError,
     command_vector,
@@ -310,8 +311,13 @@ def bag2dataset(
     overwrite: bool = False,
     reorder_window_s: float = 1.0,
     robot_type: str | None = None,
+    vcodec: str | None = None,
 ) -> dict[str, Any]:
     """Convert a rosbag2 into a LeRobotDataset at ``root``; returns a summary.
+
+    Videos are encoded with ``vcodec`` (None: LeRobot's default) the way LeRobot encodes by
+    default: the cameras in parallel processes as each episode is saved
+    (recording.video_encoding).
 
     ``reorder_window_s``: how far (in stamp time) messages may arrive out of stamp order across
     topics in the bag (the bag is in receive order); later ones are treated as lost.
@@ -324,6 +330,10 @@ def bag2dataset(
     fps = float(fps if fps is not None else mapping.fps)
     if fps <= 0 or fps != round(fps):
         raise BagError(f"LeRobot datasets need an integer fps, got {fps}")
+    try:
+        encoding = video_encoding(vcodec, streaming=False) if use_videos else {}
+    except ValueError as error:
+        raise BagError(str(error)) from None
     bag, root = Path(bag_path), Path(root)
     started = time.perf_counter()
     reader, storage = _open_reader(bag)
@@ -344,6 +354,7 @@ def bag2dataset(
             root=partial,
             robot_type=robot_type,
             use_videos=use_videos,
+            **encoding,
         )
         try:
             save_mapping(mapping, partial / "meta" / EMBEDDED_MAPPING_FILE)

@@ -265,6 +265,19 @@ class WriterState:
     last_error: str = ""
 
 
+def video_encoding(vcodec: str | None = None, streaming: bool = True) -> dict[str, Any]:
+    """LeRobotDataset.create/resume arguments: ``vcodec`` (None: LeRobot's default) and, with
+    ``streaming``, LeRobot's streaming encoder (each camera encoded on its own thread as frames
+    arrive: a live recorder's cost is spread over the episode); without it, LeRobot writes PNG
+    frames and encodes the cameras in parallel processes when the episode is saved (faster
+    overall on 2 cores: for conversions). ValueError, naming the choices, for a codec LeRobot
+    does not know."""
+    from lerobot.configs.video import RGBEncoderConfig
+
+    encoder = RGBEncoderConfig() if vcodec is None else RGBEncoderConfig(vcodec=vcodec)
+    return {"streaming_encoding": streaming, "rgb_encoder": encoder}
+
+
 class DatasetWriter:
     """A LeRobotDataset on its own thread: create or resume, add frames, save or discard."""
 
@@ -356,9 +369,7 @@ class DatasetWriter:
         return self
 
     def _encoding(self) -> dict[str, Any]:
-        from lerobot.configs.video import RGBEncoderConfig
-
-        return {"streaming_encoding": True, "rgb_encoder": RGBEncoderConfig(vcodec=self.vcodec)}
+        return video_encoding(self.vcodec)
 
     def _resume(self) -> Any:  # noqa: ANN401 - LeRobotDataset, imported lazily
         """The dataset, resumed in a fresh staging copy for the next episode."""

@@ -250,6 +250,7 @@ def _bag2dataset(args: argparse.Namespace) -> int:
             gap_s=args.gap,
             use_videos=not args.no_videos,
             overwrite=args.overwrite,
+            vcodec=args.vcodec,
         )
     except (BagError, MappingError) as error:
         print(f"bag2dataset failed: {error}", file=sys.stderr)
@@ -384,6 +385,11 @@ def build_parser() -> argparse.ArgumentParser:
     to_dataset.add_argument("--gap", type=float, default=1.0, help="seconds, for --split gap")
     to_dataset.add_argument("--no-videos", action="store_true", help="store images as PNG")
     to_dataset.add_argument(
+        "--vcodec",
+        default=None,
+        help="video codec, one of LeRobot's (default: LeRobot's own; h264 encodes faster)",
+    )
+    to_dataset.add_argument(
         "--overwrite", action="store_true", help="replace an existing dataset at --root"
     )
     attach = commands.add_parser(
@@ -420,8 +426,13 @@ def _interrupt_once(number: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from lerobot_ros.ros.network import NetworkSettingsError
+
     try:
         return _main(argv)
+    except NetworkSettingsError as error:
+        print(f"lerobot-ros: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:  # a job interrupted: its clean-up ran, say so without a traceback
         print("interrupted", file=sys.stderr)
         return 130

@@ -6,14 +6,19 @@ ROS_LOCALHOST_ONLY. Every lerobot_ros entry point calls ``apply_network_defaults
 profile, static peers) keeps exactly those settings; with none set, nodes talk only over shared
 memory and UDP on 127.0.0.1. ``LEROBOT_ROS_NETWORK`` overrides the choice: ``localhost``
 forces the defaults (tests, make targets, CI), ``system`` keeps the environment as it is.
+For nodes on several machines the project ships a profile pinned to one interface
+(``multihost_environment``); a user profile that cannot be read, or that refers to a variable
+left unset, is refused (NetworkSettingsError) rather than half applied by Fast DDS.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from lerobot_ros.resources import config_path
 
@@ -23,6 +28,12 @@ LOCALHOST_MODE = "localhost"
 SYSTEM_MODE = "system"
 MODES = (AUTO_MODE, LOCALHOST_MODE, SYSTEM_MODE)
 LOCALHOST_PROFILE_NAME = "fastdds_localhost.xml"
+MULTIHOST_PROFILE_NAME = "fastdds_multihost.xml"
+# The multi-host profile's interface: this machine's address on the robots' network.
+DDS_ADDRESS_VARIABLE = "LEROBOT_ROS_DDS_ADDRESS"
+PROFILE_FILE_VARIABLES = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE")
+# ${NAME} in a Fast DDS XML profile is replaced by the variable NAME when the file is loaded.
+_PROFILE_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 # Variables by which a user picks a middleware or opens/confines its network. Any of them
 # set (non-empty) means the user has chosen, and the defaults must not replace the choice.
@@ -40,6 +51,10 @@ USER_NETWORK_VARIABLES = (
     "NDDS_QOS_PROFILES",
 )
 USER_NETWORK_PREFIXES = ("ZENOH_",)
+
+
+class NetworkSettingsError(ValueError):
+    """The environment's network settings cannot be used as they are (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,42 @@ def localhost_environment() -> dict[str, str]:
     }
 
 
+def multihost_environment(address: str) -> dict[str, str]:
+    """The variables for nodes on several machines: the shipped multi-host profile, pinned
+    to ``address`` (this machine's address on the network the other machines are on)."""
+    profile = str(config_path(MULTIHOST_PROFILE_NAME))
+    return {
+        NETWORK_MODE_VARIABLE: SYSTEM_MODE,
+        "ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET",
+        "RMW_IMPLEMENTATION": "rmw_fastrtps_cpp",
+        "FASTDDS_DEFAULT_PROFILES_FILE": profile,
+        "FASTRTPS_DEFAULT_PROFILES_FILE": profile,
+        DDS_ADDRESS_VARIABLE: address,
+    }
+
+
+def profile_problems(environ: Mapping[str, str]) -> list[str]:
+    """What is wrong with the Fast DDS profiles ``environ`` names: a file that cannot be read,
+    or a ``${NAME}`` in it with NAME unset. Fast DDS only logs either and goes on without the
+    setting; a lost interface pin means discovery on every interface."""
+    problems = []
+    for variable in PROFILE_FILE_VARIABLES:
+        path = environ.get(variable, "").strip()
+        if not path:
+            continue
+        try:
+            text = Path(path).read_text()
+        except OSError as error:
+            problems.append(f"{variable}={path} cannot be read ({error.strerror})")
+            continue
+        unset = [
+            name for name in _PROFILE_REFERENCE.findall(text) if not environ.get(name, "").strip()
+        ]
+        for name in sorted(set(unset)):
+            problems.append(f"{variable}={path} uses ${{{name}}}, and {name} is not set")
+    return problems
+
+
 def user_network_variables(environ: Mapping[str, str]) -> tuple[str, ...]:
     """The RMW/DDS variables set (non-empty) in ``environ``, sorted."""
     return tuple(
@@ -88,7 +139,7 @@ def choose_network(environ: Mapping[str, str]) -> NetworkChoice:
     """Decide, without changing anything, which settings ``environ`` leads to."""
     mode = environ.get(NETWORK_MODE_VARIABLE, AUTO_MODE).strip().lower() or AUTO_MODE
     if mode not in MODES:
-        raise ValueError(
+        raise NetworkSettingsError(
             f"{NETWORK_MODE_VARIABLE}={mode!r} is not valid: use '{AUTO_MODE}' (default: your "
             f"RMW/DDS variables if any is set, else this host only), '{LOCALHOST_MODE}' (this "
             f"host only, always) or '{SYSTEM_MODE}' (the environment as it is)"
@@ -96,6 +147,12 @@ def choose_network(environ: Mapping[str, str]) -> NetworkChoice:
     user_variables = user_network_variables(environ)
     if mode == LOCALHOST_MODE or (mode == AUTO_MODE and not user_variables):
         return NetworkChoice(LOCALHOST_MODE, ())
+    if problems := profile_problems(environ):
+        raise NetworkSettingsError(
+            "; ".join(problems) + f": Fast DDS would go on without it (for the multi-host "
+            f"profile, set {DDS_ADDRESS_VARIABLE} to this machine's address on the network "
+            "of the other machines)"
+        )
     return NetworkChoice(SYSTEM_MODE, user_variables)
 
 

@@ -18,7 +18,7 @@ from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
-from lerobot_ros.ros.network import apply_network_defaults
+from lerobot_ros.ros.network import NetworkSettingsError, apply_network_defaults
 from lerobot_ros.ros.stop_request import STOP, StopRequest, install_stop_handlers
 
 # What using an entity raises once its context is shut down ("publisher's context is
@@ -143,7 +143,11 @@ def run_node(
     """
     stop = install_stop_handlers()
     stop.exit_at_once = not stop.requested
-    apply_network_defaults()
+    try:
+        apply_network_defaults()
+    except NetworkSettingsError as error:
+        print(f"{name}: {error}", file=sys.stderr, flush=True)
+        return 2
     # rclpy's own handlers would raise KeyboardInterrupt inside callbacks called from C++.
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     node = None

@@ -226,12 +226,14 @@ def test_sqlite3_storage(tmp_path, converted):
         np.testing.assert_array_equal(after[key], before[key])
 
 
-def test_video_dataset_decodes(synthetic_bag, tmp_path):
+@pytest.mark.parametrize(("vcodec", "codec_in_info"), [(None, "av1"), ("h264", "h264")])
+def test_video_dataset_decodes(synthetic_bag, tmp_path, vcodec, codec_in_info):
     mapping = parse_mapping(mapping_dict(), "m")
     root = tmp_path / "video"
-    bag2dataset(synthetic_bag.path, mapping, root, "test/video", use_videos=True)
+    bag2dataset(synthetic_bag.path, mapping, root, "test/video", use_videos=True, vcodec=vcodec)
     dataset = LeRobotDataset("test/video", root=root)
     assert dataset.meta.video_keys == [IMAGE]
+    assert dataset.meta.features[IMAGE]["info"]["video.codec"] == codec_in_info
     assert list((root / "videos").rglob("*.mp4"))
     ticks = expected_ticks(synthetic_bag)
     for i in (0, len(dataset) - 1):
@@ -339,6 +341,17 @@ def test_existing_root_is_refused(tmp_path, mapping, synthetic_bag):
     with pytest.raises(BagError, match="not a LeRobotDataset"):
         bag2dataset(synthetic_bag.path, mapping, root, "t/t", overwrite=True)
     assert (root / "notes.txt").read_text() == "mine"
+
+
+def test_an_unknown_codec_is_refused_before_anything_is_written(tmp_path, synthetic_bag, capsys):
+    mapping_file = tmp_path / "mapping.yaml"
+    mapping_file.write_text(yaml.safe_dump(mapping_dict()))
+    root = tmp_path / "ds"
+    args = ["--root", str(root), "--repo-id", "t/t", "--mapping", str(mapping_file)]
+    assert main(["bag2dataset", str(synthetic_bag.path), *args, "--vcodec", "vp9"]) == 1
+    error = capsys.readouterr().err
+    assert "bag2dataset failed: Invalid vcodec 'vp9'" in error and "h264" in error, error
+    assert not root.exists() and not list(tmp_path.glob(".ds*"))
 
 
 def test_dataset2bag_errors(tmp_path, converted):

@@ -3,9 +3,12 @@ from pathlib import Path
 import pytest
 
 from lerobot_ros.ros.network import (
+    DDS_ADDRESS_VARIABLE,
     NETWORK_MODE_VARIABLE,
+    NetworkSettingsError,
     apply_network_defaults,
     choose_network,
+    multihost_environment,
     user_network_variables,
 )
 
@@ -34,13 +37,16 @@ def test_nothing_set_gives_the_localhost_defaults():
     [
         {"RMW_IMPLEMENTATION": "rmw_cyclonedds_cpp", "CYCLONEDDS_URI": "file:///etc/cyclone.xml"},
         {"RMW_IMPLEMENTATION": "rmw_zenoh_cpp", "ZENOH_SESSION_CONFIG_URI": "/etc/z.json5"},
-        {"FASTDDS_DEFAULT_PROFILES_FILE": "/etc/multi_host.xml"},
-        {"FASTRTPS_DEFAULT_PROFILES_FILE": "/etc/multi_host.xml"},
+        {"FASTDDS_DEFAULT_PROFILES_FILE": "{profile}"},
+        {"FASTRTPS_DEFAULT_PROFILES_FILE": "{profile}"},
         {"ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET", "ROS_STATIC_PEERS": "10.0.0.2"},
         {"ROS_DISCOVERY_SERVER": "127.0.0.1:11811"},
     ],
 )
-def test_any_user_setting_is_kept_exactly(settings):
+def test_any_user_setting_is_kept_exactly(settings, tmp_path):
+    profile = tmp_path / "multi_host.xml"
+    profile.write_text("<dds/>")
+    settings = {name: value.format(profile=profile) for name, value in settings.items()}
     environ = {"ROS_DOMAIN_ID": "3", **settings}
     before = dict(environ)
     assert apply_network_defaults(environ) == "system"
@@ -80,3 +86,39 @@ def test_system_mode_leaves_the_environment_alone_even_with_nothing_set():
 def test_unknown_mode_is_a_clear_error():
     with pytest.raises(ValueError, match="LEROBOT_ROS_NETWORK='lan' is not valid"):
         apply_network_defaults({NETWORK_MODE_VARIABLE: "lan"})
+
+
+def test_the_shipped_multihost_profile_pins_udp_to_the_address_it_is_given():
+    environ = multihost_environment("10.0.0.5")
+    assert environ[DDS_ADDRESS_VARIABLE] == "10.0.0.5"
+    before = dict(environ)
+    assert apply_network_defaults(environ) == "system" and environ == before
+    profile = Path(environ["FASTDDS_DEFAULT_PROFILES_FILE"])
+    assert environ["FASTRTPS_DEFAULT_PROFILES_FILE"] == str(profile)
+    text = profile.read_text()
+    assert f"<address>${{{DDS_ADDRESS_VARIABLE}}}</address>" in text
+    assert "<type>UDPv4</type>" in text and "<type>SHM</type>" not in text
+    assert "<useBuiltinTransports>false</useBuiltinTransports>" in text
+
+
+def test_a_profile_variable_left_unset_is_refused_naming_it():
+    environ = multihost_environment("10.0.0.5")
+    del environ[DDS_ADDRESS_VARIABLE]
+    with pytest.raises(NetworkSettingsError) as refused:
+        apply_network_defaults(environ)
+    message = str(refused.value)
+    assert f"uses ${{{DDS_ADDRESS_VARIABLE}}}, and {DDS_ADDRESS_VARIABLE} is not set" in message
+    assert (
+        "FASTDDS_DEFAULT_PROFILES_FILE=" in message and "FASTRTPS_DEFAULT_PROFILES_FILE=" in message
+    )
+    environ[DDS_ADDRESS_VARIABLE] = " "
+    with pytest.raises(NetworkSettingsError, match="is not set"):
+        apply_network_defaults(environ)
+
+
+def test_an_unreadable_profile_is_refused(tmp_path):
+    missing = tmp_path / "nowhere.xml"
+    with pytest.raises(
+        NetworkSettingsError, match=f"FASTDDS_DEFAULT_PROFILES_FILE={missing} cannot be read"
+    ):
+        apply_network_defaults({"FASTDDS_DEFAULT_PROFILES_FILE": str(missing)})

@@ -132,6 +132,25 @@ raise SystemExit(run_node("arm", Arm, SingleThreadedExecutor))
 """
 
 
+def _signal_once_running(script: str, signals: list[int]) -> tuple[int, str]:
+    """Run ``script`` until it prints "running", send ``signals`` 20 ms apart; its exit code
+    and everything it printed."""
+    node = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        while (line := node.stdout.readline()) and line.strip() != "running":
+            pass
+        assert line, "the node exited before it ran"
+        for number in signals:
+            node.send_signal(number)
+            time.sleep(0.02)
+        output, _ = node.communicate(timeout=60)
+    finally:
+        node.kill()
+    return node.returncode, output
+
+
 @pytest.mark.parametrize(
     "signals",
     [("SIGINT",), ("SIGINT", "SIGINT", "SIGINT"), ("SIGTERM",), ("SIGTERM", "SIGINT")],
@@ -140,23 +159,8 @@ raise SystemExit(run_node("arm", Arm, SingleThreadedExecutor))
 def test_signals_stop_a_node_in_order_with_exit_0(signals):
     """Ctrl-C (again and again while it tears down) or SIGTERM: the node's shutdown policy,
     then destroy, exit 0, no traceback; its timers publishing at 100 Hz never raise."""
-    node = subprocess.Popen(
-        [sys.executable, "-c", STOPPABLE],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        while (line := node.stdout.readline()) and line.strip() != "running":
-            pass
-        assert line, "the node exited before it ran"
-        for name in signals:
-            node.send_signal(getattr(signal, name))
-            time.sleep(0.02)
-        output, _ = node.communicate(timeout=60)
-    finally:
-        node.kill()
-    assert node.returncode == 0, output
+    code, output = _signal_once_running(STOPPABLE, [getattr(signal, name) for name in signals])
+    assert code == 0, output
     assert "Traceback" not in output and "Error" not in output, output
     steps = {"shutdown policy applied", "destroyed"}
     assert [line for line in output.splitlines() if line in steps] == [
@@ -187,21 +191,8 @@ raise SystemExit(run_node("leaky", Leaky, SingleThreadedExecutor))
 
 
 def test_a_node_ends_after_its_teardown_even_if_the_interpreter_exit_would_hang():
-    node = subprocess.Popen(
-        [sys.executable, "-c", EXIT_WOULD_HANG],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        while (line := node.stdout.readline()) and line.strip() != "running":
-            pass
-        assert line, "the node exited before it ran"
-        node.send_signal(signal.SIGINT)
-        output, _ = node.communicate(timeout=60)
-    finally:
-        node.kill()
-    assert node.returncode == 0, output
+    code, output = _signal_once_running(EXIT_WOULD_HANG, [signal.SIGINT])
+    assert code == 0, output
     assert output.splitlines()[-1] == "destroyed", output
 
 

@@ -97,6 +97,8 @@ class TwoHosts:
                 time.sleep(0.05)
             _ip("netns", "delete", name, check=False)
             shutil.rmtree(NETNS_ETC / name, ignore_errors=True)
+        # A pair whose ends never left this namespace (a set-up cut short) has no address.
+        _ip("link", "delete", self.links[0], check=False)
         with contextlib.suppress(OSError):
             NETNS_ETC.rmdir()  # only when empty: others' namespaces may keep files there
 

@@ -104,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             specs, positions = _arm_servos(args.arm_config)
         answer_promptly()
-        server = BusServer(specs, args.baudrate, positions=positions, link=args.link).start()
+        server = BusServer(
+            specs, args.baudrate, positions=positions, link=args.link, realtime=True
+        ).start()
     except (ValueError, OSError) as error:
         print(f"dynamixel_emulator: {error}", file=sys.stderr)
         return 2

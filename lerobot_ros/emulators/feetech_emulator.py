@@ -74,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--ids has duplicates: {args.ids}")
         answer_promptly()
         server = FeetechBusServer(
-            [(servo_id, args.model) for servo_id in args.ids], args.baudrate, link=args.link
+            [(servo_id, args.model) for servo_id in args.ids],
+            args.baudrate,
+            link=args.link,
+            realtime=True,
         ).start()
     except (ValueError, OSError) as error:
         print(f"feetech_emulator: {error}", file=sys.stderr)

@@ -24,6 +24,9 @@ from typing import Any, Protocol
 INTER_BYTE_TIMEOUT_S = 0.05
 # Return delays shorter than this are waited for without sleeping (a sleep overshoots them).
 _SPIN_DELAY_S = 0.002
+# SCHED_FIFO priority of a real-time serving thread: above every normal thread, far below the
+# kernel's own real-time threads (1-99).
+SERVING_PRIORITY = 10
 
 
 def _termios_speeds() -> dict[int, int]:
@@ -101,10 +104,14 @@ class PtyBusServer:
         baudrate: int = 1_000_000,
         positions: dict[int, int] | None = None,
         link: str | os.PathLike | None = None,
+        realtime: bool = False,
     ) -> None:
         """``servo_specs``: (id, model number) of each servo, in bus order; ``positions``:
-        initial Present_Position per id (default 2048, mid-turn)."""
+        initial Present_Position per id (default 2048, mid-turn); ``realtime``: serve from a
+        SCHED_FIFO thread where allowed (root or CAP_SYS_NICE), as a real servo answers
+        within microseconds however busy its host is."""
         positions = dict(positions or {})
+        self.realtime = realtime
         self.lock = threading.RLock()
         self.servos = [
             self.servo_class(
@@ -204,6 +211,11 @@ class PtyBusServer:
         return _TERMIOS_SPEEDS.get(speed)
 
     def _serve(self) -> None:
+        if self.realtime:
+            # Woken, it preempts every normal thread: the SDKs give up after about 34 ms,
+            # and on a loaded two-core host even a nice -10 thread can wait that long.
+            with contextlib.suppress(OSError, AttributeError):
+                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(SERVING_PRIORITY))
         parser = self._new_parser()
         last_byte = time.monotonic()
         master, wake = self._master, self._wake_r

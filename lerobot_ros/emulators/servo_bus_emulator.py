@@ -328,6 +328,7 @@ def _serve_requests(spec: dict) -> int:
             baudrate=spec["baudrate"],
             positions={int(k): v for k, v in spec["positions"].items()},
             link=spec["link"],
+            realtime=True,
         ).start()
     except (ValueError, OSError) as error:
         send(error=type(error).__name__, message=str(error))

@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import termios
+import threading
+import time
 
 import pytest
 import scservo_sdk as scs
@@ -23,7 +25,11 @@ from lerobot_ros.emulators.feetech_bus_server import (
     status_packet,
 )
 from lerobot_ros.emulators.feetech_emulator import STS3215, FeetechEmulator
-from lerobot_ros.emulators.feetech_servo_model import lerobot_tables
+from lerobot_ros.emulators.feetech_servo_model import (
+    DEFAULT_SPEED,
+    FeetechServoModel,
+    lerobot_tables,
+)
 
 PRESENT_POSITION = STS_SMS_SERIES_CONTROL_TABLE["Present_Position"][0]
 GOAL_POSITION = STS_SMS_SERIES_CONTROL_TABLE["Goal_Position"][0]
@@ -59,6 +65,20 @@ def so_bus(port: str, ids=(1, 2, 3)) -> FeetechMotorsBus:
 def test_the_table_is_lerobots():
     assert lerobot_tables().MODEL_CONTROL_TABLE["sts3215"] == STS_SMS_SERIES_CONTROL_TABLE
     assert lerobot_tables().MODEL_NUMBER_TABLE["sts3215"] == STS3215
+
+
+def test_a_goal_is_reached_at_the_modelled_speed_reporting_motion_on_the_way():
+    now = [0.0]
+    servo = FeetechServoModel(1, STS3215, 1_000_000, threading.RLock(), 1000, lambda: now[0])
+    servo.write_register("Torque_Enable", 1)
+    now[0] = 5.0  # holding still: time alone moves nothing
+    servo.write_register("Goal_Position", 1000 + round(DEFAULT_SPEED))  # one second away
+    now[0] = 5.5
+    assert servo.present_position == 1000 + round(DEFAULT_SPEED / 2)
+    assert servo.moving and servo.present_velocity == round(DEFAULT_SPEED)
+    now[0] = 6.5
+    assert servo.present_position == 1000 + round(DEFAULT_SPEED)
+    assert not servo.moving and servo.present_velocity == 0
 
 
 def test_packets_split_anywhere_with_noise_and_bad_checksums():
@@ -129,9 +149,11 @@ def test_lerobot_bus_connects_calibrates_and_moves_the_servos(feetech, wait_for)
         # Torque on holds where the arm is; a sync write moves it at the modelled speed.
         bus.enable_torque()
         assert feetech.servo(1).goal_position == 2047
+        sent = time.monotonic()
         bus.sync_write("Goal_Position", {"joint1": 2600, "joint2": 3500}, normalize=False)
-        assert feetech.servo(1).moving
         assert wait_for(lambda: feetech.servo(1).present_position == 2600)
+        # Not sooner than the modelled speed allows, to the step read (a wait only delays it).
+        assert time.monotonic() - sent >= (2600 - 2047 - 1) / DEFAULT_SPEED
         # Goals beyond the calibrated range stop at its end, as the servo's limits do.
         assert wait_for(lambda: feetech.servo(2).present_position == 3000)
         assert bus.sync_read("Present_Velocity", normalize=False)["joint1"] == 0

@@ -3,7 +3,18 @@ and no calibration of their own (the ROS driver owns it)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from lerobot_ros.ros.background_node import BackgroundNode
+
+# LeRobot's robots and teleoperators name a joint's position "<joint>.pos", and its tools go by
+# the suffix: lerobot-rollout keeps only the ".pos" and ".vel" floats of an observation.
+POSITION_SUFFIX = ".pos"
+
+
+def position_keys(joints: Iterable[str]) -> list[str]:
+    """LeRobot's feature key of each joint's position."""
+    return [f"{joint}{POSITION_SUFFIX}" for joint in joints]
 
 
 class RosDevice:

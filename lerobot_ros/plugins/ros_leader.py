@@ -3,7 +3,8 @@
 
 Its action is the newest ``sensor_msgs/JointState`` of ``--teleop.topic``: the positions of
 the feature mapping's action joints (``--teleop.mapping``, default the Panda pick-cube's), by
-name, in degrees where the mapping says so, as the follower plugin takes them. A leader silent
+name, in degrees where the mapping says so, keyed ``<joint>.pos`` as the follower plugin takes
+them. A leader silent
 for ``--teleop.max_age_s`` is an error, never a stale command.
 """
 
@@ -20,7 +21,7 @@ from lerobot.teleoperators.teleoperator import Teleoperator
 
 from lerobot_ros.features import adapters
 from lerobot_ros.features.mapping import StateInput, default_mapping_path, load_mapping
-from lerobot_ros.plugins.ros_device import RosDevice
+from lerobot_ros.plugins.ros_device import RosDevice, position_keys
 
 TELEOP_TYPE = "lerobot_ros_leader"
 
@@ -49,7 +50,7 @@ class RosLeader(RosDevice, Teleoperator):
 
     @property
     def action_features(self) -> dict[str, type]:
-        return dict.fromkeys(self.mapping.action.names, float)
+        return dict.fromkeys(position_keys(self.mapping.action.names), float)
 
     @property
     def feedback_features(self) -> dict:
@@ -95,7 +96,8 @@ class RosLeader(RosDevice, Teleoperator):
             )
         # The action's own units, as a policy or dataset has them (degrees where mapped so).
         action = self.mapping.compose({"action": positions})["action"]
-        return dict(zip(self.mapping.action.names, np.asarray(action).tolist(), strict=True))
+        keys = position_keys(self.mapping.action.names)
+        return dict(zip(keys, np.asarray(action).tolist(), strict=True))
 
     def send_feedback(self, feedback: dict[str, Any]) -> None:
         del feedback  # a topic leader has no motors to push back

@@ -2,11 +2,11 @@
 
 The feature mapping (``--robot.mapping``, default the Panda pick-cube's) says which topics
 form the observation and where actions go, so ``observation_features`` and
-``action_features`` are known before connecting: every ``observation.state`` name (joints,
-then ``state_extra`` fields) and every environment-state field is a float feature, each camera
-an image; LeRobot's own recording turns them back into ``observation.state`` (the
-environment state folded in after the joints: a LeRobot Robot has only floats and images)
-and ``observation.images.<camera>``.
+``action_features`` are known before connecting: every ``observation.state`` name (joints
+as ``<joint>.pos``, LeRobot's key, then ``state_extra`` fields) and every environment-state
+field is a float feature, each camera an image; LeRobot's own recording turns them back into
+``observation.state`` (the environment state folded in after the joints: a LeRobot Robot has
+only floats and images) and ``observation.images.<camera>``.
 
 ``connect()`` starts an rclpy node in its own context (the project's network defaults) with
 an executor thread, subscribes to the mapped topics and waits until each has delivered,
@@ -38,7 +38,7 @@ from lerobot_ros.features.mapping import (
     default_mapping_path,
     load_mapping,
 )
-from lerobot_ros.plugins.ros_device import RosDevice
+from lerobot_ros.plugins.ros_device import RosDevice, position_keys
 from lerobot_ros.policy.safety import SafetyLayer
 from lerobot_ros.ros.conversions import time_to_seconds
 
@@ -65,7 +65,11 @@ class RosRobot(RosDevice, Robot):
         self.config = config
         self.mapping = load_mapping(config.mapping or default_mapping_path())
         features = self.mapping.lerobot_features()
-        self._state_names = list(features[OBS_STATE]["names"])
+        # Joints as "<joint>.pos" (LeRobot's key), then any state_extra fields by their names.
+        joints = len(self.mapping.state.names)
+        state_names = list(features[OBS_STATE]["names"])
+        self._state_names = position_keys(state_names[:joints]) + state_names[joints:]
+        self._action_keys = position_keys(self.mapping.action.names)
         self._environment_names = list(features.get(OBS_ENVIRONMENT_STATE, {}).get("names", []))
         # LeRobot's record sizes its image writers by the robot's cameras: here image topics.
         self.cameras = {image.name: image for image in self.mapping.images}
@@ -84,7 +88,7 @@ class RosRobot(RosDevice, Robot):
 
     @property
     def action_features(self) -> dict[str, type]:
-        return dict.fromkeys(self.mapping.action.names, float)
+        return dict.fromkeys(self._action_keys, float)
 
     # --- connecting -----------------------------------------------------------------------
     def connect(self, calibrate: bool = True) -> None:
@@ -214,11 +218,11 @@ class RosRobot(RosDevice, Robot):
     def send_action(self, action: dict[str, Any]) -> dict[str, Any]:
         if not self.is_connected:
             raise ConnectionError(f"{self} is not connected")
-        names = self.mapping.action.names
-        missing = [name for name in names if name not in action]
+        keys = self._action_keys
+        missing = [key for key in keys if key not in action]
         if missing:
-            raise ValueError(f"{self}: the action lacks {missing}; it needs {list(names)}")
-        wanted = self.mapping.action_to_ros(np.array([float(action[n]) for n in names]))
+            raise ValueError(f"{self}: the action lacks {missing}; it needs {keys}")
+        wanted = self.mapping.action_to_ros(np.array([float(action[key]) for key in keys]))
         # The step is bounded from the newest joint state, whatever observation came before.
         with self._lock:
             newest = self._aligner.buffers[OBS_STATE].as_of(np.inf)
@@ -232,7 +236,7 @@ class RosRobot(RosDevice, Robot):
         )
         # In the action's own units (degrees where the mapping says so), as LeRobot's robots.
         sent = self.mapping.compose({"action": filtered.action})["action"]
-        return dict(zip(names, np.asarray(sent, dtype=float).tolist(), strict=True))
+        return dict(zip(keys, np.asarray(sent, dtype=float).tolist(), strict=True))
 
     # --- disconnecting --------------------------------------------------------------------
     def disconnect(self) -> None:

@@ -4,6 +4,8 @@ closed cleanly, also after Ctrl-C."""
 
 from __future__ import annotations
 
+import atexit
+import sys
 import threading
 
 import rclpy
@@ -11,6 +13,12 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 
 from lerobot_ros.ros.network import apply_network_defaults
+from lerobot_ros.ros.node_main import end_process
+
+# Modules carrying a Fast DDS of their own. Beside ROS's, the two copies share singletons
+# (GNU unique symbols) and the process crashes in their C++ static destructors at exit:
+# pyrealsense2 2.56, which LeRobot's command lines import for their RealSense cameras.
+OWN_FAST_DDS_MODULES = ("pyrealsense2",)
 
 
 class BackgroundNode:
@@ -49,3 +57,28 @@ class BackgroundNode:
             self._thread.join(timeout=5.0)
         self.executor.shutdown()
         self.node.destroy_node()
+        if any(module in sys.modules for module in OWN_FAST_DDS_MODULES):
+            _exit_before_static_destructors()
+
+
+def _exit_status() -> int:
+    """The status the interpreter is exiting with: 1 after an uncaught exception (130 for
+    Ctrl-C), else 0 (a ``sys.exit(code)`` leaves no trace an atexit handler can read)."""
+    uncaught = getattr(sys, "last_exc", None)
+    if uncaught is None:
+        return 0
+    return 130 if isinstance(uncaught, KeyboardInterrupt) else 1
+
+
+def _end_without_static_destructors() -> None:
+    atexit.unregister(_end_without_static_destructors)
+    end_process(_exit_status())  # runs the other atexit handlers, then leaves at once
+
+
+def _exit_before_static_destructors() -> None:
+    """At the interpreter's exit, end the process once every atexit handler has run and the
+    streams are flushed, skipping the C++ static destructors that would crash it. Registered
+    after a node closes, so it runs before the handlers registered earlier and then runs
+    them itself."""
+    atexit.unregister(_end_without_static_destructors)
+    atexit.register(_end_without_static_destructors)

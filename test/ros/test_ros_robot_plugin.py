@@ -11,6 +11,7 @@ import yaml
 from lerobot.robots import make_robot_from_config
 from sensor_msgs.msg import JointState
 
+from lerobot_ros.plugins.ros_device import position_keys
 from lerobot_ros.plugins.ros_robot import ROBOT_TYPE, RosRobotConfig
 from lerobot_ros.robots import panda
 from lerobot_ros.ros import qos, topics
@@ -18,6 +19,7 @@ from lerobot_ros.ros import qos, topics
 pytestmark = pytest.mark.ros
 
 JOINTS = list(panda.JOINT_NAMES)
+JOINT_KEYS = position_keys(JOINTS)  # LeRobot's "<joint>.pos"
 CUBE = ["cube.x", "cube.y", "cube.z", "cube.qw", "cube.qx", "cube.qy", "cube.qz"]
 
 
@@ -60,10 +62,10 @@ def test_plugin_reads_and_drives_the_sim_through_lerobots_robot_api(tmp_path, st
     robot = plugin_robot(tmp_path, mapping, max_relative_target=0.05, connect_timeout_s=60)
     # Known before connecting: LeRobot's record builds the dataset from them.
     assert robot.observation_features == {
-        **dict.fromkeys(JOINTS + CUBE, float),
+        **dict.fromkeys(JOINT_KEYS + CUBE, float),
         "wrist": (24, 32, 3),
     }
-    assert robot.action_features == dict.fromkeys(JOINTS, float)
+    assert robot.action_features == dict.fromkeys(JOINT_KEYS, float)
     states = probe.collect(JointState, topics.JOINT_STATES, qos.STATE)
     robot.connect()
     try:
@@ -72,24 +74,26 @@ def test_plugin_reads_and_drives_the_sim_through_lerobots_robot_api(tmp_path, st
         assert observation["wrist"].shape == (24, 32, 3)
         assert 0.3 < observation["cube.x"] < 0.7 and observation["cube.z"] > 0
         assert probe.spin_until(lambda: bool(states), 30)
-        np.testing.assert_allclose([observation[j] for j in JOINTS], states[-1].position, atol=0.05)
+        np.testing.assert_allclose(
+            [observation[k] for k in JOINT_KEYS], states[-1].position, atol=0.05
+        )
 
         # An action 0.5 rad away on joint 1 is sent at most 0.05 rad from where the arm is,
         # and the sim's arm goes there, step by step, as the actions keep coming.
-        start = np.array([observation[j] for j in JOINTS])
-        target = dict(zip(JOINTS, start + np.eye(len(JOINTS))[0] * 0.5, strict=True))
+        start = np.array([observation[k] for k in JOINT_KEYS])
+        target = dict(zip(JOINT_KEYS, start + np.eye(len(JOINTS))[0] * 0.5, strict=True))
         sent = robot.send_action(target)
-        assert abs(sent[JOINTS[0]] - start[0]) <= 0.05 + 1e-9
+        assert abs(sent[JOINT_KEYS[0]] - start[0]) <= 0.05 + 1e-9
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             observation = robot.get_observation()
-            if abs(observation[JOINTS[0]] - (start[0] + 0.5)) < 0.02:
+            if abs(observation[JOINT_KEYS[0]] - (start[0] + 0.5)) < 0.02:
                 break
             robot.send_action(target)
             time.sleep(1 / 30)
-        assert abs(observation[JOINTS[0]] - (start[0] + 0.5)) < 0.02, observation[JOINTS[0]]
+        assert abs(observation[JOINT_KEYS[0]] - (start[0] + 0.5)) < 0.02, observation[JOINT_KEYS[0]]
         with pytest.raises(ValueError, match="lacks"):
-            robot.send_action({JOINTS[0]: 0.0})
+            robot.send_action({JOINT_KEYS[0]: 0.0})
     finally:
         robot.disconnect()
     assert not robot.is_connected

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -53,10 +54,14 @@ def untrained_act(
     chunk_size: int = 30,
     n_joints: int = 8,
     environment_state: bool = False,
+    action_mean: Sequence[float] | None = None,
+    action_std: float = 1.0,
 ) -> Path:
     """An untrained ACT (ResNet18 from scratch) taking the state of ``n_joints`` joints,
     ``cameras`` and optionally the cube's pose, commanding those joints; saved with its
-    processors as LeRobot's training saves a checkpoint; made once per path."""
+    processors as LeRobot's training saves a checkpoint; made once per path. Its actions are
+    ``action_mean`` (default 0) give or take about ``action_std``: a small std makes a policy
+    that heads for a known pose."""
     if (path / "model.safetensors").is_file():
         return path
     import torch
@@ -86,7 +91,10 @@ def untrained_act(
     pixel_stats = {"mean": torch.full((3, 1, 1), 0.5), "std": torch.full((3, 1, 1), 0.25)}
     stats = {
         "observation.state": {"mean": torch.zeros(n_joints), "std": torch.ones(n_joints)},
-        "action": {"mean": torch.zeros(n_joints), "std": torch.ones(n_joints)},
+        "action": {
+            "mean": torch.zeros(n_joints) if action_mean is None else torch.tensor(action_mean),
+            "std": torch.full((n_joints,), action_std),
+        },
         **dict.fromkeys(image_keys, pixel_stats),
     }
     if environment_state:

@@ -4,8 +4,7 @@
 Its action is the newest ``sensor_msgs/JointState`` of ``--teleop.topic``: the positions of
 the feature mapping's action joints (``--teleop.mapping``, default the Panda pick-cube's), by
 name, in degrees where the mapping says so, keyed ``<joint>.pos`` as the follower plugin takes
-them. A leader silent
-for ``--teleop.max_age_s`` is an error, never a stale command.
+them. A leader silent for ``--teleop.max_age_s`` is an error, never a stale command.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ PY := $(VENV)/bin/python
 JAZZY_SKIPS := test/ros/test_recorder_faults.py test/robustness/test_request_properties.py \
 	test/ros/test_keyboard_teleop.py test/ros/test_cli_record.py test/faults/test_eval_cli_faults.py \
 	test/ros/test_policy_cameras.py
-PYTEST_ARGS_kilted :=
-PYTEST_ARGS_jazzy := -m "ros or faults" $(addprefix --ignore=,$(JAZZY_SKIPS))
+PYTEST_ARGS_kilted := -m "not arms"
+PYTEST_ARGS_jazzy := -m "(ros or faults) and not arms" $(addprefix --ignore=,$(JAZZY_SKIPS))
 # Offline and headless always; DDS on this host only, set explicitly (LEROBOT_ROS_NETWORK=localhost
 # forces it over any RMW/DDS variable of the shell); tests give each module its own ROS_DOMAIN_ID.
 export HF_HUB_OFFLINE := 1
@@ -70,8 +70,7 @@ test-lane: setup
 test-shutdown: setup
 	SHUTDOWN_STOPS=10 nice -n 10 $(PY) -m pytest test/ros_plumbing/test_shutdown.py -m shutdown -rP
 
-# The arm workflows alone (leader -> follower, record, train, evaluate on emulated SO-101 and
-# Koch): both lanes run them too.
+# The arm workflows (leader -> follower, record, train, evaluate on emulated SO-101 and Koch).
 test-arms: setup
 	$(PY) -m pytest -m arms -rP
 

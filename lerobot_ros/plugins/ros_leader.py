@@ -43,13 +43,14 @@ class RosLeader(RosDevice, Teleoperator):
         self.config = config
         self.mapping = load_mapping(config.mapping or default_mapping_path())
         self._joints = StateInput(config.topic, self.mapping.action.names)
+        self._action_keys = position_keys(self.mapping.action.names)
         self._lock = threading.Lock()
         self._newest: tuple[float, np.ndarray] | None = None
         self._error = ""
 
     @property
     def action_features(self) -> dict[str, type]:
-        return dict.fromkeys(position_keys(self.mapping.action.names), float)
+        return dict.fromkeys(self._action_keys, float)
 
     @property
     def feedback_features(self) -> dict:
@@ -95,8 +96,7 @@ class RosLeader(RosDevice, Teleoperator):
             )
         # The action's own units, as a policy or dataset has them (degrees where mapped so).
         action = self.mapping.compose({"action": positions})["action"]
-        keys = position_keys(self.mapping.action.names)
-        return dict(zip(keys, np.asarray(action).tolist(), strict=True))
+        return dict(zip(self._action_keys, np.asarray(action).tolist(), strict=True))
 
     def send_feedback(self, feedback: dict[str, Any]) -> None:
         del feedback  # a topic leader has no motors to push back

@@ -211,9 +211,10 @@ class PtyBusServer:
         return _TERMIOS_SPEEDS.get(speed)
 
     def _serve(self) -> None:
-        if self.realtime:
-            # Woken, it preempts every normal thread: the SDKs give up after about 34 ms,
-            # and on a loaded two-core host even a nice -10 thread can wait that long.
+        # Woken, it preempts every normal thread: the SDKs give up after about 34 ms, and on a
+        # loaded two-core host even a nice -10 thread can wait that long. A higher real-time
+        # priority inherited from the starting thread is kept: its clients may have it too.
+        if self.realtime and os.sched_getparam(0).sched_priority < SERVING_PRIORITY:
             with contextlib.suppress(OSError, AttributeError):
                 os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(SERVING_PRIORITY))
         parser = self._new_parser()

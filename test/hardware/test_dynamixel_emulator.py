@@ -17,6 +17,7 @@ from lerobot.motors.dynamixel import DynamixelMotorsBus
 from lerobot.motors.dynamixel.tables import X_SERIES_CONTROL_TABLE
 
 from lerobot_ros.emulators.dynamixel_emulator import DynamixelEmulator
+from lerobot_ros.emulators.pty_bus_server import SERVING_PRIORITY
 from lerobot_ros.emulators.servo_bus_emulator import EMULATOR_NICE
 from lerobot_ros.hardware.dynamixel import control_table
 from lerobot_ros.hardware.dynamixel import protocol as p
@@ -259,6 +260,24 @@ def test_servos_run_at_a_raised_priority(emulator, sdk):
     # The thread serving the pty is real-time (the main thread answers the test's requests).
     serving = [int(tid) for tid in threads if int(tid) != emulator.pid]
     assert [os.sched_getscheduler(tid) for tid in serving] == [os.SCHED_FIFO] * len(serving)
+    assert {os.sched_getparam(tid).sched_priority for tid in serving} == {SERVING_PRIORITY}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="real-time scheduling needs root (CAP_SYS_NICE)")
+def test_servos_keep_a_higher_real_time_priority_they_inherit():
+    # Started from a real-time thread, the servos stay above their real-time clients.
+    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(SERVING_PRIORITY + 20))
+    try:
+        emulator = DynamixelEmulator([1]).start()
+    finally:
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    try:
+        assert emulator.servo_ids == [1]  # started and answering
+        threads = [int(tid) for tid in os.listdir(f"/proc/{emulator.pid}/task")]
+        priorities = {os.sched_getparam(tid).sched_priority for tid in threads}
+        assert priorities == {SERVING_PRIORITY + 20}, priorities
+    finally:
+        emulator.stop()
 
 
 def test_unknown_servo_and_bad_arguments_are_named(tmp_path):
